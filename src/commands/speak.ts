@@ -112,6 +112,7 @@ export async function runSpeak(opts: SpeakOptions): Promise<SpeakResult> {
   const { WorkerClient } = await import('../worker/client.js');
   const interpreter = resolveInterpreter();
   ensureDataDirs();
+  verbose(`worker: starting ${interpreter.path} -I -m tts_worker`);
   const spinner = startSpinner(needsNetwork ? `Downloading and loading ${spec.display}` : `Loading ${spec.display}`);
   const worker = await WorkerClient.start({
     interpreter,

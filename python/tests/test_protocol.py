@@ -1,0 +1,181 @@
+"""The worker protocol, exercised through a real worker process."""
+
+from __future__ import annotations
+
+import json
+import os
+import struct
+from pathlib import Path
+
+import pytest
+
+from conftest import WorkerProc
+
+PIPER = {"op": "load", "engine": "piper", "kind": "voice", "model": "en_US-joe-medium"}
+
+
+def test_hello_comes_first_and_names_the_interpreter(worker: WorkerProc) -> None:
+    h = worker.hello
+    assert h["type"] == "hello"
+    assert h["protocol"] == 1
+    assert h["isolated"] is True
+    assert h["pid"] == worker.proc.pid
+
+
+def test_bad_json_gets_an_error_reply_and_the_worker_keeps_serving(worker: WorkerProc) -> None:
+    worker.send_raw(b"this is not json\n")
+    reply = worker.read()
+    assert reply == {"id": None, "ok": False, "error": {"code": "E_BAD_JSON", "message": reply["error"]["message"]}}
+    worker.send_raw(b"\xff\xfe\n")
+    assert worker.read()["error"]["code"] == "E_BAD_JSON"
+    worker.send_raw(b"[1, 2]\n")
+    assert worker.read()["error"]["code"] == "E_BAD_REQUEST"
+    assert worker.call({"id": "p", "op": "ping"}) == {"id": "p", "ok": True, "result": {"pong": True, "pid": worker.proc.pid}}
+
+
+def test_unknown_op_gets_an_error_reply_and_the_worker_keeps_serving(worker: WorkerProc) -> None:
+    reply = worker.call({"id": "7", "op": "format_disk"})
+    assert reply["id"] == "7"
+    assert reply["ok"] is False
+    assert reply["error"]["code"] == "E_UNKNOWN_OP"
+    assert worker.call({"id": "8", "op": "ping"})["ok"] is True
+
+
+def test_synthesize_before_load_is_refused(worker: WorkerProc) -> None:
+    reply = worker.call({"id": "1", "op": "synthesize", "text": "hi", "out": "a.pcm"})
+    assert reply["error"]["code"] == "E_NOT_LOADED"
+
+
+def test_unknown_engine_and_voice_are_errors(worker: WorkerProc) -> None:
+    assert worker.call({"id": "1", "op": "load", "engine": "espeak", "model": "x"})["error"]["code"] == "E_BAD_REQUEST"
+    reply = worker.call({"id": "2", "op": "load", "engine": "piper", "kind": "voice", "model": "en_US-nobody-low"})
+    assert reply["error"]["code"] == "E_MODEL_UNKNOWN"
+    assert worker.call({"id": "3", "op": "ping"})["ok"] is True
+
+
+def test_exits_cleanly_when_stdin_closes(worker: WorkerProc) -> None:
+    assert worker.close() == 0
+
+
+def test_shutdown_op_replies_then_exits(worker: WorkerProc) -> None:
+    assert worker.call({"id": "s", "op": "shutdown"})["ok"] is True
+    assert worker.proc.wait(timeout=10) == 0
+
+
+def test_env_report_shows_isolation(worker: WorkerProc) -> None:
+    reply = worker.call({"id": "e", "op": "env"})["result"]
+    assert reply["isolated"] is True
+    assert not any(k.startswith("PYTHON") for k in reply["env"])
+    assert reply["cwd"] == str(worker.cwd)
+    assert "" not in reply["sys_path"] and str(worker.cwd) not in reply["sys_path"]
+
+
+def test_a_json_py_in_the_working_directory_is_not_imported(tmp_path: Path) -> None:
+    (tmp_path / "json.py").write_text("raise SystemExit('hijacked')\n")
+    w = WorkerProc(tmp_path)
+    try:
+        assert w.hello["type"] == "hello"
+        assert w.call({"id": "1", "op": "ping"})["ok"] is True
+    finally:
+        w.proc.kill()
+        w.proc.wait()
+
+
+@pytest.mark.slow
+def test_piper_load_and_synthesize_writes_pcm_in_its_directory(worker: WorkerProc) -> None:
+    ready = worker.call({"id": "1", **PIPER})
+    assert ready["ok"] is True and ready["type"] == "ready"
+    info = ready["result"]
+    assert info["protocol"] == 1 and info["engine"] == "piper" and info["sample_rate"] == 22050
+    assert info["speakers"] == []
+    reply = worker.call({"id": "2", "op": "synthesize", "text": "Hello world.", "out": "r2.pcm"})
+    assert reply["ok"] is True, reply
+    res = reply["result"]
+    path = Path(res["path"])
+    assert path.parent == worker.cwd
+    data = path.read_bytes()
+    assert len(data) == res["samples"] * 2
+    assert 0.5 < res["samples"] / res["sample_rate"] < 3
+    samples = struct.unpack(f"<{len(data) // 2}h", data)
+    assert max(abs(s) for s in samples) > 1000
+    assert oct(os.stat(path).st_mode & 0o777) == "0o600"
+
+
+@pytest.mark.slow
+def test_out_must_be_a_plain_name_in_the_worker_directory(worker: WorkerProc) -> None:
+    assert worker.call({"id": "1", **PIPER})["ok"] is True
+    for bad in ("../escape.pcm", "/tmp/x.pcm", "sub/x.pcm", ".hidden", ""):
+        reply = worker.call({"id": "b", "op": "synthesize", "text": "Hello.", "out": bad})
+        assert reply["error"]["code"] == "E_BAD_REQUEST", bad
+    assert not (worker.cwd.parent / "escape.pcm").exists()
+
+
+@pytest.mark.slow
+def test_existing_out_file_is_never_overwritten(worker: WorkerProc) -> None:
+    assert worker.call({"id": "1", **PIPER})["ok"] is True
+    (worker.cwd / "taken.pcm").write_bytes(b"keep")
+    reply = worker.call({"id": "2", "op": "synthesize", "text": "Hello.", "out": "taken.pcm"})
+    assert reply["ok"] is False
+    assert (worker.cwd / "taken.pcm").read_bytes() == b"keep"
+    assert worker.call({"id": "3", "op": "ping"})["ok"] is True
+
+
+@pytest.mark.slow
+def test_protocol_stream_carries_only_json_lines(tmp_path: Path) -> None:
+    w = WorkerProc(tmp_path, env={"TTS_WORKER_VERBOSE": "1"})
+    try:
+        w.send({"id": "1", **PIPER})
+        w.send({"id": "2", "op": "synthesize", "text": "One. Two.", "out": "a.pcm"})
+        out, err = w.proc.communicate(timeout=120)
+        lines = out.decode().splitlines()
+        assert [json.loads(line)["id"] for line in lines] == ["1", "2"]
+        assert w.proc.returncode == 0
+    finally:
+        w.proc.kill()
+
+
+@pytest.mark.slow
+def test_coqui_local_model_through_tts_api(tmp_path: Path, coqui_model: Path) -> None:
+    w = WorkerProc(tmp_path)
+    try:
+        ready = w.call({"id": "1", "op": "load", "engine": "coqui", "kind": "folder", "model": str(coqui_model)})
+        assert ready["ok"] is True, ready
+        assert ready["result"]["engine"] == "coqui"
+        assert ready["result"]["sample_rate"] == json.loads((coqui_model / "FIXTURE.json").read_text())["sample_rate"]
+        reply = w.call({"id": "2", "op": "synthesize", "text": "Hello there.", "out": "c.pcm"})
+        assert reply["ok"] is True, reply
+        assert reply["result"]["samples"] > 0
+        speaker = w.call({"id": "3", "op": "synthesize", "text": "Hello.", "out": "d.pcm", "speaker": "bob"})
+        assert speaker["error"]["code"] == "E_SPEAKER"
+    finally:
+        w.proc.kill()
+        w.proc.wait()
+
+
+@pytest.mark.slow
+def test_coqui_catalog_model_offline_is_a_download_error(tmp_path: Path) -> None:
+    w = WorkerProc(tmp_path, env={"HF_HUB_OFFLINE": "0"})
+    try:
+        reply = w.call({"id": "1", "op": "load", "engine": "coqui", "kind": "catalog", "model": "tts_models/en/ljspeech/vits", "allow_download": True})
+        assert reply["ok"] is False
+        assert reply["error"]["code"] == "E_MODEL_DOWNLOAD"
+        assert "tts_models/en/ljspeech/vits" in reply["error"]["message"]
+        assert not (tmp_path / "models" / "tts" / "tts_models--en--ljspeech--vits").exists()
+        # downloads disabled: refused without touching the network
+        reply = w.call({"id": "2", "op": "load", "engine": "coqui", "kind": "catalog", "model": "tts_models/en/ljspeech/vits", "allow_download": False})
+        assert reply["error"]["code"] == "E_MODEL_DOWNLOAD"
+        assert "disabled" in reply["error"]["message"]
+    finally:
+        w.proc.kill()
+        w.proc.wait()
+
+
+def test_catalog_model_needing_a_licence_never_prompts(tmp_path: Path) -> None:
+    w = WorkerProc(tmp_path)
+    try:
+        reply = w.call({"id": "1", "op": "load", "engine": "coqui", "kind": "catalog", "model": "tts_models/multilingual/multi-dataset/xtts_v2"})
+        assert reply["ok"] is False
+        assert reply["error"]["code"] == "E_MODEL_LICENSE"
+    finally:
+        w.proc.kill()
+        w.proc.wait()

@@ -1,0 +1,24 @@
+import { describe, expect, it } from 'vitest';
+import { protectText } from '../../src/cli.js';
+
+const M = '\u0000';
+
+describe('protectText: which arguments starting with - are text', () => {
+  it('marks text with spaces and negative numbers, not options', () => {
+    expect(protectText(['-5 degrees', '-o', 'x.wav'])).toEqual([`${M}-5 degrees`, '-o', 'x.wav']);
+    expect(protectText(['-5', '-o', 'x.wav'])).toEqual([`${M}-5`, '-o', 'x.wav']);
+    expect(protectText(['--help me'])).toEqual([`${M}--help me`]);
+    expect(protectText(['--force', '-q', 'hi'])).toEqual(['--force', '-q', 'hi']);
+  });
+  it('keeps option values as they are', () => {
+    expect(protectText(['-o', '-5 x.wav', 'hi'])).toEqual(['-o', '-5 x.wav', 'hi']);
+  });
+  it('after --, everything is text except this command\'s own options', () => {
+    expect(protectText(['--', '-5 degrees outside', '-o', 'neg.wav'])).toEqual([`${M}-5 degrees outside`, '-o', 'neg.wav']);
+    expect(protectText(['--', '-x', '--foo', 'doctor'])).toEqual([`${M}-x`, `${M}--foo`, `${M}doctor`]);
+    expect(protectText(['-o', 'a.wav', '--', '--help'])).toEqual(['-o', 'a.wav', `${M}--help`]);
+  });
+  it('leaves subcommand arguments alone', () => {
+    expect(protectText(['setup', '--force'])).toEqual(['setup', '--force']);
+  });
+});
