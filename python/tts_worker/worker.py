@@ -21,8 +21,10 @@ from __future__ import annotations
 import json
 import logging
 import os
+import queue
 import signal
 import sys
+import threading
 import time
 import traceback
 from typing import Any, Callable
@@ -38,9 +40,15 @@ MAX_LINE_BYTES = 1 << 20
 _SAFE_OUT = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
 
 
+class ClientGone(Exception):
+    """The CLI that started us died while a request was running: stop work and exit (no orphans)."""
+
+
 class Worker:
     def __init__(self, proto: ProtocolStream) -> None:
         self.proto = proto
+        #: The CLI's pid. If we are re-parented, the CLI died: a long synthesis stops at its next chunk.
+        self.parent_pid = os.getppid()
         self.engines: dict[tuple[str, str, str], Engine] = {}
         self.current: Engine | None = None
         self.ops: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
@@ -89,6 +97,8 @@ class Worker:
         try:
             with os.fdopen(fd, "wb") as f:
                 for chunk in self.current.synthesize(text, speaker=speaker, language=language):
+                    if os.getppid() != self.parent_pid:
+                        raise ClientGone()
                     f.write(chunk)
                     samples += len(chunk) // 2
         except BaseException:
@@ -135,6 +145,8 @@ class Worker:
             return True
         try:
             result = handler(msg)
+        except ClientGone:
+            raise
         except WorkerError as exc:
             self.proto.send({"id": req_id, "ok": False, "error": {"code": exc.code, "message": exc.message}})
             return True
@@ -187,9 +199,20 @@ def main(argv: list[str] | None = None) -> int:
             "isolated": bool(sys.flags.isolated),
         }
     )
-    stdin = sys.stdin.buffer
+    requests: queue.Queue[bytes | None] = queue.Queue(maxsize=64)
+
+    def reader() -> None:
+        stdin = sys.stdin.buffer
+        while True:
+            line = _read_line(stdin)
+            if line is None:
+                requests.put(None)
+                return
+            requests.put(line)
+
+    threading.Thread(target=reader, name="stdin-reader", daemon=True).start()
     while True:
-        raw = _read_line(stdin)
+        raw = requests.get()
         if raw is None:
             return 0
         if raw == b"\x00too-long":
@@ -200,5 +223,5 @@ def main(argv: list[str] | None = None) -> int:
         try:
             if not worker.handle(raw):
                 return 0
-        except BrokenPipeError:
+        except (BrokenPipeError, ClientGone):
             return 0
