@@ -151,16 +151,14 @@ export async function runSpeak(opts: SpeakOptions): Promise<SpeakResult> {
 
 function writeStdout(chunks: Buffer[]): Promise<void> {
   return new Promise((resolve, reject) => {
-    const onError = (err: NodeJS.ErrnoException) => {
-      if (err.code === 'EPIPE') resolve(); // the reader went away: not our failure
+    // A reader that exits early (`| head -c 100`) is not our failure: finish quietly. The listener stays for
+    // the life of the process, because the EPIPE 'error' event can arrive after the write callback.
+    process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EPIPE') resolve();
       else reject(new TtsError('E_OUTPUT_WRITE', `Could not write audio to stdout: ${err.code ?? err.message}.`));
-    };
-    process.stdout.once('error', onError);
-    const data = Buffer.concat(chunks);
-    process.stdout.write(data, (err) => {
-      process.stdout.off('error', onError);
-      if (err) onError(err as NodeJS.ErrnoException);
-      else resolve();
+    });
+    process.stdout.write(Buffer.concat(chunks), (err) => {
+      if (!err) resolve();
     });
   });
 }

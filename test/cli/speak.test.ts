@@ -89,6 +89,27 @@ describe('the embedded voice (Piper en_US-joe-medium)', () => {
     expect(listFiles(sb.work)).toEqual([]);
   });
 
+  it('ends quietly when the reader of stdout goes away early (| head -c 100)', async () => {
+    const { execa } = await import('execa');
+    const { baseEnv } = await import('../support/cli.js');
+    const { BIN } = await import('../support/paths.js');
+    const r = await execa('bash', ['-c', `node "${BIN}" "Hello there, this sentence makes more audio than a pipe buffer holds." -o - | head -c 100 | wc -c; echo "status=\${PIPESTATUS[0]}"`], {
+      cwd: sb.work,
+      env: baseEnv(`${sb.root}/home`),
+      extendEnv: false,
+      reject: false,
+    });
+    expect(r.stdout).toMatch(/^\s*100\s*\nstatus=0$/);
+    expect(r.stderr).toBe('');
+  });
+
+  it('writes WAV to stdout when there is no -o and stdout is not a terminal', async () => {
+    const r = await runCli(['Hello'], { cwd: sb.work });
+    expect(r.exitCode, r.stderr).toBe(0);
+    expectSpeechWav(readWav(r.stdout), 22050);
+    expect(listFiles(sb.work)).toEqual([]);
+  });
+
   it('replaces an existing file with --force', async () => {
     const target = path.join(sb.work, 'hello.wav');
     fs.writeFileSync(target, 'old contents');
