@@ -125,6 +125,29 @@ export function preflightOutput(out: ResolvedOutput, force: boolean): void {
   }
 }
 
+const STALE_TEMP = /^\.tts-[0-9a-f]{16}\.tmp$/;
+const STALE_AFTER_MS = 10 * 60 * 1000;
+
+/** Remove temporary files that a killed run left behind (older than 10 minutes, regular files only). */
+function sweepStaleTemps(dir: DirHandle): void {
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir.at('.'));
+  } catch {
+    return;
+  }
+  const cutoff = Date.now() - STALE_AFTER_MS;
+  for (const name of names) {
+    if (!STALE_TEMP.test(name)) continue;
+    try {
+      const st = fs.lstatSync(dir.at(name));
+      if (st.isFile() && st.mtimeMs < cutoff) fs.unlinkSync(dir.at(name));
+    } catch {
+      /* raced with another run: fine */
+    }
+  }
+}
+
 /** Write `chunks` to the output atomically. Nothing appears at the final name unless everything was written. */
 export function publishFile(out: ResolvedOutput, chunks: readonly Buffer[], force: boolean): void {
   const dir = walkToParent(out, true)!;
@@ -132,6 +155,7 @@ export function publishFile(out: ResolvedOutput, chunks: readonly Buffer[], forc
   const tmpName = `${TEMP_PREFIX}${randomBytes(8).toString('hex')}${TEMP_SUFFIX}`;
   let tmpCreated = false;
   try {
+    sweepStaleTemps(dir);
     checkLeaf(dir, out, force);
     const fd = fs.openSync(dir.at(tmpName), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
     tmpCreated = true;

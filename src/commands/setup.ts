@@ -1,5 +1,6 @@
 // `tts setup`: create the worker's Python environment and install pinned engines and the embedded voice.
 import fs from 'node:fs';
+import fse from 'fs-extra';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
@@ -93,7 +94,7 @@ export async function runSetup(opts: SetupOptions): Promise<void> {
   }
   const total = 6;
   if (opts.force || !fs.existsSync(VENV_PYTHON)) {
-    fs.rmSync(VENV_DIR, { recursive: true, force: true });
+    await fse.remove(VENV_DIR);
     const base = basePython(opts.python);
     // --copies: the interpreter is a real file inside the venv, so its realpath stays inside it.
     await step(1, total, `creating ${VENV_DIR} with ${base}`, base, ['-m', 'venv', '--copies', VENV_DIR], opts.verbose);
@@ -109,10 +110,10 @@ export async function runSetup(opts: SetupOptions): Promise<void> {
   const site = sitePackages();
   const libDir = path.join(site, 'torchaudio', 'lib');
   if (fs.existsSync(libDir)) for (const f of fs.readdirSync(libDir)) if (f.endsWith('.so')) fs.rmSync(path.join(libDir, f));
-  fs.writeFileSync(path.join(site, 'tts_cli_worker.pth'), `${PYTHON_SRC}\n`, { mode: 0o644 });
+  await fse.outputFile(path.join(site, 'tts_cli_worker.pth'), `${PYTHON_SRC}\n`, { mode: 0o644 });
   info(`setup: [6/${total}] checking that the worker imports its engines`);
   const problem = await verifyEnvironment();
   if (problem) throw new TtsError('E_SETUP', `The environment was installed but does not import: ${problem}`, { hint: 'Run `tts setup --force --verbose`.' });
-  fs.writeFileSync(STAMP, JSON.stringify({ hash, when: new Date().toISOString() }, null, 2));
+  await fse.outputJson(STAMP, { hash, when: new Date().toISOString() }, { spaces: 2 });
   info(`setup: ready. Try: tts "Hello world" -o hello.wav`);
 }

@@ -1,5 +1,6 @@
 // The worker's interpreter and environment. Never looked up through PATH; never inherits the CLI's environment.
 import fs from 'node:fs';
+import fse from 'fs-extra';
 import path from 'node:path';
 import { availableParallelism } from 'node:os';
 import { TtsError, show } from '../errors.js';
@@ -79,5 +80,5 @@ export function workerEnv(opts: WorkerEnvOptions): Record<string, string> {
 }
 
 export function ensureDataDirs(): void {
-  for (const d of [dataDir(), modelsHome(), path.join(dataDir(), 'cache')]) fs.mkdirSync(d, { recursive: true, mode: 0o700 });
+  for (const d of [dataDir(), modelsHome(), path.join(dataDir(), 'cache')]) fse.ensureDirSync(d, 0o700);
 }

@@ -119,6 +119,19 @@ describe('the embedded voice (Piper en_US-joe-medium)', () => {
     expect(listFiles(sb.work)).toEqual(['hello.wav']);
   });
 
+  it('sweeps temporary files that a killed run left behind, and only those', async () => {
+    const stale = path.join(sb.work, '.tts-0123456789abcdef.tmp');
+    const fresh = path.join(sb.work, '.tts-fedcba9876543210.tmp');
+    const other = path.join(sb.work, '.tts-notours.tmp');
+    for (const f of [stale, fresh, other]) fs.writeFileSync(f, 'partial');
+    const old = new Date(Date.now() - 3600_000);
+    fs.utimesSync(stale, old, old);
+    fs.utimesSync(other, old, old);
+    const r = await runCli(['Hello', '-o', 'x.wav'], { cwd: sb.work });
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(listFiles(sb.work)).toEqual(['.tts-fedcba9876543210.tmp', '.tts-notours.tmp', 'x.wav']);
+  });
+
   it('creates missing parent directories inside the base', async () => {
     const r = await runCli(['Hello', '-o', 'new dir/sub/ü out.wav'], { cwd: sb.work });
     expect(r.exitCode, r.stderr).toBe(0);
