@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
-import { EXIT, ERROR_CODES, TtsError } from './errors.js';
+import { EXIT, ERROR_CODES, TtsError, show } from './errors.js';
 import { PACKAGE_ROOT } from './paths.js';
 import { errorLine, logState, paint } from './ui/log.js';
 
@@ -48,13 +48,13 @@ const unmark = (s: string) => (s.startsWith(TEXT_MARK) ? s.slice(1) : s);
 
 const EXAMPLES = `
 Examples:
-  $ tts "Hello world" -o hello.wav               speak with the embedded voice (en_US-joe-medium)
-  $ echo "Testing from a pipe." | tts -o pipe.wav  text from stdin
-  $ tts -f chapter.txt -o chapter.wav              text from a file
-  $ tts -- "-5 degrees outside" -o neg.wav         text that starts with '-'
-  $ tts "Hello" -o - | aplay                       WAV to stdout for a player or another program
-  $ tts -m ./my-coqui-model "Hello" -o c.wav       a local Coqui model folder (config.json + checkpoint)
-  $ tts -m tts_models/en/ljspeech/vits "Hi" -o v.wav  a Coqui catalog model (downloaded on first use)
+  $ tts "Hello world" -o hello.wav                    the embedded voice (en_US-joe-medium)
+  $ echo "Testing from a pipe." | tts -o pipe.wav       text from stdin
+  $ tts -f chapter.txt -o chapter.wav                   text from a file
+  $ tts -- "-5 degrees outside" -o neg.wav              text that starts with '-'
+  $ tts "Hello" -o - | aplay                            WAV to stdout, for a player or a program
+  $ tts -m ./my-coqui-model "Hello" -o c.wav            a local Coqui model (config.json + checkpoint)
+  $ tts -m tts_models/en/ljspeech/vits "Hi" -o v.wav    a Coqui catalog model (downloaded on first use)
 
 Text: arguments are joined with spaces; '-' or no text reads stdin (to EOF). Text that starts with '-' needs '--'
 unless it contains a space or is a number; after '--' only this command's own options (-o FILE, --force, ...) are
@@ -76,16 +76,16 @@ function buildProgram(onResult: (code: number) => void): Command {
     .option('-f, --file <path>', "read the text from a UTF-8 file ('-' for stdin)")
     .option('--speaker <name>', 'speaker of a multi-speaker model')
     .option('--language <code>', 'language of a multilingual model')
-    .option('--force', 'replace an existing output file (atomically)', false)
-    .option('--offline', 'never download a model', false)
-    .option('--accept-model-license', 'accept the licence of a model that requires it (e.g. CPML)', false)
-    .option('--max-chars <n>', 'longest text accepted, in characters (max 100000)', '10000')
-    .option('--timeout <seconds>', 'time limit for synthesis', '120')
-    .option('--load-timeout <seconds>', 'time limit for starting the worker and loading the model', '300')
-    .option('--threads <n>', 'CPU threads for the engine (default: up to 4)')
-    .option('-q, --quiet', 'print nothing on success', false)
-    .option('--verbose', "show the engine's own messages on stderr", false)
-    .option('--debug', 'show stack traces and worker output on errors', false)
+    .option('--force', 'replace an existing output file (atomically)')
+    .option('--offline', 'never download a model')
+    .option('--accept-model-license', 'accept the licence of a model that requires it (e.g. CPML)')
+    .option('--max-chars <n>', 'longest text accepted, in characters (default 10000, max 100000)')
+    .option('--timeout <seconds>', 'time limit for synthesis (default 120)')
+    .option('--load-timeout <seconds>', 'time limit for starting the worker and loading the model (default 300)')
+    .option('--threads <n>', 'CPU threads for the engine (default: cores, at most 4)')
+    .option('-q, --quiet', 'print nothing on success')
+    .option('--verbose', "show the engine's own messages on stderr")
+    .option('--debug', 'show stack traces and worker output on errors')
     .version(VERSION, '--version', 'print the version')
     .helpOption('-h, --help', 'show this help')
     .addHelpText('after', EXAMPLES)
@@ -107,9 +107,9 @@ function buildProgram(onResult: (code: number) => void): Command {
     .command('setup')
     .description('create the Python environment and install the engines and the embedded voice (idempotent)')
     .option('--python <path>', 'absolute path of the Python 3.10-3.12 used to create the environment')
-    .option('--force', 'rebuild the environment from scratch', false)
-    .option('--verbose', "show pip's output", false)
-    .option('--debug', 'show stack traces on errors', false)
+    .option('--force', 'rebuild the environment from scratch')
+    .option('--verbose', "show pip's output")
+    .option('--debug', 'show stack traces on errors')
     .action(async (opts: Record<string, unknown>) => {
       const { setupOptionsSchema, runSetup } = await import('./commands/setup.js');
       await runSetup(await parseOptions(setupOptionsSchema, opts));
@@ -119,9 +119,9 @@ function buildProgram(onResult: (code: number) => void): Command {
   program
     .command('doctor')
     .description('report the interpreter, engines, voices and what is missing')
-    .option('--json', 'print the report as JSON', false)
-    .option('--debug', 'show stack traces on errors', false)
-    .action(async (opts: { json: boolean }) => {
+    .option('--json', 'print the report as JSON')
+    .option('--debug', 'show stack traces on errors')
+    .action(async (opts: { json?: boolean }) => {
       const { runDoctor, printDoctor } = await import('./commands/doctor.js');
       const report = await runDoctor();
       if (opts.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
@@ -146,8 +146,11 @@ async function parseOptions<T>(schema: import('zod').ZodType<T>, input: unknown)
   const result = schema.safeParse(input);
   if (result.success) return result.data;
   const issue = result.error.issues[0]!;
-  const field = issue.path.join('.');
-  throw new TtsError('E_USAGE', field ? `--${field.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}: ${issue.message}` : issue.message);
+  const key = issue.path[0];
+  const flag = typeof key === 'string' ? `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}` : '';
+  const value = typeof key === 'string' ? (input as Record<string, unknown>)[key] : undefined;
+  const message = !flag || issue.message.startsWith(flag) ? issue.message : `${flag}: ${issue.message}`;
+  throw new TtsError('E_USAGE', value === undefined ? `${message}.` : `${message}, got ${show(String(value))}.`);
 }
 
 function render(err: unknown): number {

@@ -22,8 +22,8 @@ export const speakOptionsSchema = z.object({
   file: z.string().min(1, { error: '--file needs a path' }).optional(),
   output: z.string().optional(),
   model: z.string().optional(),
-  speaker: z.string().min(1).max(200).optional(),
-  language: z.string().min(1).max(50).optional(),
+  speaker: z.string().min(1, { error: '--speaker must not be empty' }).max(200, { error: '--speaker is too long' }).optional(),
+  language: z.string().min(1, { error: '--language must not be empty' }).max(50, { error: '--language is too long' }).optional(),
   force: z.boolean().default(false),
   offline: z.boolean().default(false),
   acceptModelLicense: z.boolean().default(false),
@@ -35,7 +35,12 @@ export const speakOptionsSchema = z.object({
     .default(DEFAULT_MAX_CHARS),
   timeout: seconds('--timeout', 3600).default(120),
   loadTimeout: seconds('--load-timeout', 7200).default(300),
-  threads: z.coerce.number().int().min(1).max(64).optional(),
+  threads: z.coerce
+    .number({ error: '--threads must be a whole number' })
+    .int({ error: '--threads must be a whole number' })
+    .min(1, { error: '--threads must be between 1 and 64' })
+    .max(64, { error: '--threads must be between 1 and 64' })
+    .optional(),
 });
 export type SpeakOptions = z.infer<typeof speakOptionsSchema>;
 

@@ -273,3 +273,21 @@ describe('help and version', () => {
     expect(r.stdout.toString().trim()).toBe(pkg.version);
   });
 });
+
+describe('option values', () => {
+  const cases: Array<[string[], RegExp]> = [
+    [['--timeout', 'abc'], /^tts: E_USAGE: --timeout must be a number of seconds, got "abc"\.$/m],
+    [['--max-chars', '0'], /^tts: E_USAGE: --max-chars must be at least 1, got "0"\.$/m],
+    [['--max-chars', '100001'], /^tts: E_USAGE: --max-chars must be at most 100000, got "100001"\.$/m],
+    [['--threads', '999'], /^tts: E_USAGE: --threads must be between 1 and 64, got "999"\.$/m],
+    [['--speaker', ''], /^tts: E_USAGE: --speaker must not be empty, got ""\.$/m],
+  ];
+  for (const [extra, message] of cases) {
+    it(`${extra.join(' ')} is a usage error naming the value`, async () => {
+      const r = await runCli(['hi', '-o', 'x.wav', ...extra], { cwd: sb.work });
+      expect(r.exitCode).toBe(2);
+      expect(r.stderr).toMatch(message);
+      expect(listFiles(sb.work)).toEqual([]);
+    });
+  }
+});
