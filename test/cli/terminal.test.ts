@@ -5,6 +5,7 @@ import { execa } from 'execa';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { baseEnv, listFiles, sandbox } from '../support/cli.js';
 import { BIN, ROOT } from '../support/paths.js';
+import { alive, eventually } from '../support/process.js';
 
 let sb: ReturnType<typeof sandbox>;
 beforeEach(() => {
@@ -20,25 +21,27 @@ async function onPty(args: string[], timeoutS = 20): Promise<{ exit: number; out
   return JSON.parse(r.stdout) as { exit: number; output: string; seconds: number };
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return !fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.startsWith('Z');
-  } catch {
-    return false;
-  }
-}
-
-async function waitFor(pred: () => boolean, ms: number): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (pred()) return true;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return pred();
-}
-
 const LONG_TEXT = Array.from({ length: 40 }, (_, i) => `This is sentence number ${i + 1} of a long text that takes a while to speak.`).join(' ');
+
+/** Start a long synthesis with --verbose and resolve the worker's pid once the model is loaded. */
+function startLong(detached: boolean) {
+  const child = execa('node', [BIN, LONG_TEXT, '-o', 'long.wav', '--verbose'], {
+    cwd: sb.work,
+    env: baseEnv(path.join(sb.root, 'home')),
+    extendEnv: false,
+    reject: false,
+    detached, // detached: its own process group, like a shell job
+  });
+  let stderr = '';
+  const workerPid = new Promise<number>((resolve) => {
+    child.stderr!.on('data', (c: Buffer) => {
+      stderr += c.toString();
+      const m = /worker (\d+): .* loaded in/.exec(stderr);
+      if (m) resolve(Number(m[1]));
+    });
+  });
+  return { child, workerPid, stderr: () => stderr };
+}
 
 describe('terminals', () => {
   it('with no text and stdin a terminal: usage error at once, no wait', async () => {
@@ -63,50 +66,25 @@ describe('terminals', () => {
 
 describe('signals', () => {
   it('Ctrl-C during synthesis: exit 130, no output, no temp files, worker gone', async () => {
-    const child = execa('node', [BIN, LONG_TEXT, '-o', 'long.wav', '--verbose'], {
-      cwd: sb.work,
-      env: baseEnv(path.join(sb.root, 'home')),
-      extendEnv: false,
-      reject: false,
-      detached: true, // its own process group, like a shell job
-    });
-    let stderr = '';
-    let workerPid = 0;
-    child.stderr!.on('data', (c: Buffer) => {
-      stderr += c.toString();
-      const m = /worker (\d+): .* loaded in/.exec(stderr);
-      if (m) workerPid = Number(m[1]);
-    });
-    expect(await waitFor(() => workerPid > 0, 60_000)).toBe(true);
+    const run = startLong(true);
+    const workerPid = await run.workerPid;
     await new Promise((r) => setTimeout(r, 300)); // synthesis under way
-    process.kill(-child.pid!, 'SIGINT'); // what the terminal does on ^C: the whole group
-    const r = await child;
+    process.kill(-run.child.pid!, 'SIGINT'); // what the terminal does on ^C: the whole group
+    const r = await run.child;
     expect(r.exitCode).toBe(130);
-    expect(stderr).toContain('E_INTERRUPTED');
-    expect(stderr).not.toContain('Traceback');
+    expect(run.stderr()).toContain('E_INTERRUPTED');
+    expect(run.stderr()).not.toContain('Traceback');
     expect(listFiles(sb.work)).toEqual([]);
-    expect(await waitFor(() => !alive(workerPid), 5000)).toBe(true);
+    expect(await eventually(() => !alive(workerPid), 5000)).toBe(true);
   });
 
-  it('kill -9 of the CLI: the worker notices stdin closing and exits', async () => {
-    const child = execa('node', [BIN, LONG_TEXT, '-o', 'long.wav', '--verbose'], {
-      cwd: sb.work,
-      env: baseEnv(path.join(sb.root, 'home')),
-      extendEnv: false,
-      reject: false,
-    });
-    let stderr = '';
-    let workerPid = 0;
-    child.stderr!.on('data', (c: Buffer) => {
-      stderr += c.toString();
-      const m = /worker (\d+): .* loaded in/.exec(stderr);
-      if (m) workerPid = Number(m[1]);
-    });
-    expect(await waitFor(() => workerPid > 0, 60_000)).toBe(true);
-    child.kill('SIGKILL');
-    await child;
-    // The worker finishes the request in hand, finds its stdin closed and exits: no orphan.
-    expect(await waitFor(() => !alive(workerPid), 30_000)).toBe(true);
+  it('kill -9 of the CLI: the worker notices and exits (no orphan)', async () => {
+    const run = startLong(false);
+    const workerPid = await run.workerPid;
+    run.child.kill('SIGKILL');
+    await run.child;
+    // The worker sees it was re-parented, abandons the request at the next sentence, and exits.
+    expect(await eventually(() => !alive(workerPid), 5000)).toBe(true);
     expect(listFiles(sb.work)).toEqual([]);
   });
 });

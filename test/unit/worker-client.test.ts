@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WorkerClient } from '../../src/worker/client.js';
 import { TtsError } from '../../src/errors.js';
 import { ROOT } from '../support/paths.js';
+import { alive, eventually } from '../support/process.js';
 
 let dir: string;
 let exe: string;
@@ -32,25 +33,6 @@ async function codeOf(p: Promise<unknown>): Promise<string> {
     if (err instanceof TtsError) return err.code;
     throw err;
   }
-}
-
-function gone(pid: number | undefined): boolean {
-  if (!pid) return true;
-  try {
-    process.kill(pid, 0);
-    return false;
-  } catch {
-    return true;
-  }
-}
-
-async function eventually(pred: () => boolean, ms: number): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (pred()) return true;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  return pred();
 }
 
 describe('WorkerClient', () => {
@@ -82,20 +64,20 @@ describe('WorkerClient', () => {
     const t0 = Date.now();
     expect(await codeOf(w.load({ engine: 'piper', kind: 'voice', model: 'm' }, 500))).toBe('E_WORKER_TIMEOUT');
     expect(Date.now() - t0).toBeLessThan(3000);
-    expect(await eventually(() => gone(w.pid), 3000)).toBe(true);
+    expect(await eventually(() => !alive(w.pid), 3000)).toBe(true);
   });
 
   it('a worker that ignores SIGTERM is killed with SIGKILL', async () => {
     const w = await start('hang-term');
     expect(await codeOf(w.load({ engine: 'piper', kind: 'voice', model: 'm' }, 300))).toBe('E_WORKER_TIMEOUT');
     // SIGTERM is ignored; forceKillAfterDelay (2 s) must follow with SIGKILL.
-    expect(await eventually(() => gone(w.pid), 4500)).toBe(true);
+    expect(await eventually(() => !alive(w.pid), 4500)).toBe(true);
   });
 
   it('a non-protocol line on stdout is E_WORKER_PROTOCOL and kills the worker', async () => {
     const w = await start('garbage');
     expect(await codeOf(w.load({ engine: 'piper', kind: 'voice', model: 'm' }, 5000))).toBe('E_WORKER_PROTOCOL');
-    expect(await eventually(() => gone(w.pid), 4000)).toBe(true);
+    expect(await eventually(() => !alive(w.pid), 4000)).toBe(true);
   });
 
   it('a worker that never says hello times out', async () => {
@@ -110,6 +92,6 @@ describe('WorkerClient', () => {
     const w = await start('flood-stderr');
     expect(await codeOf(w.load({ engine: 'piper', kind: 'voice', model: 'm' }, 1000))).toBe('E_WORKER_TIMEOUT');
     expect(w.stderrText().length).toBeLessThanOrEqual(8192);
-    expect(await eventually(() => gone(w.pid), 4000)).toBe(true);
+    expect(await eventually(() => !alive(w.pid), 4000)).toBe(true);
   });
 });
