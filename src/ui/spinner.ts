@@ -9,7 +9,9 @@ export interface Spinner {
 const NONE: Spinner = { text: () => {}, stop: () => {} };
 
 export function startSpinner(text: string): Spinner {
-  if (logState.quiet || !process.stderr.isTTY || process.env.TERM === 'dumb' || 'CI' in process.env) return NONE;
+  // A terminal that reports 0 columns (e.g. under `script` without a real terminal) sends ora into an endless
+  // line-clearing loop: no spinner there.
+  if (logState.quiet || !process.stderr.isTTY || !(process.stderr.columns > 0) || process.env.TERM === 'dumb' || 'CI' in process.env) return NONE;
   let ora: typeof import('ora').default | undefined;
   let instance: ReturnType<typeof import('ora').default> | undefined;
   let stopped = false;

@@ -13,9 +13,14 @@ beforeEach(() => {
 });
 afterEach(() => sb.cleanup());
 
-async function onPty(args: string[], timeoutS = 20): Promise<{ exit: number; output: string; seconds: number }> {
-  const r = await execa('python3', [path.join(ROOT, 'test', 'support', 'pty_run.py'), String(timeoutS), sb.work, '--', 'node', BIN, ...args], {
-    env: baseEnv(path.join(sb.root, 'home')),
+async function onPty(args: string[], timeoutS = 20, columns = 0, env: Record<string, string | undefined> = {}): Promise<{ exit: number; output: string; seconds: number }> {
+  const fullEnv: Record<string, string> = baseEnv(path.join(sb.root, 'home'));
+  for (const [k, v] of Object.entries(env)) {
+    if (v === undefined) delete fullEnv[k];
+    else fullEnv[k] = v;
+  }
+  const r = await execa('python3', [path.join(ROOT, 'test', 'support', 'pty_run.py'), String(timeoutS), sb.work, String(columns), '--', 'node', BIN, ...args], {
+    env: fullEnv,
     extendEnv: false,
   });
   return JSON.parse(r.stdout) as { exit: number; output: string; seconds: number };
@@ -61,6 +66,31 @@ describe('terminals', () => {
     const r2 = await onPty(['Hello', '-o', '-']);
     expect(r2.exit).toBe(2);
     expect(r2.output).toContain('E_STDOUT_TTY');
+  });
+});
+
+describe('spinner', () => {
+  it('on an 80-column terminal: a spinner on stderr, then one summary line; no colour with NO_COLOR', async () => {
+    const r = await onPty(['Hello there', '-o', 'tty.wav'], 60, 80, { CI: undefined, NO_COLOR: '1' });
+    expect(r.exit).toBe(0);
+    expect(r.output).toContain('Loading en_US-joe-medium');
+    // The last thing printed is the summary (ora may re-show the cursor after it: ESC[?25h is not text).
+    expect(r.output.replace(/\x1b\[\?25h/g, '')).toMatch(/Wrote tty\.wav \(\d+\.\d+ s, 22050 Hz, en_US-joe-medium\)\r\n$/);
+    expect(r.output).not.toMatch(/\x1b\[[0-9;]*m/);
+    expect(listFiles(sb.work)).toEqual(['tty.wav']);
+  });
+
+  it('on a terminal that reports 0 columns: no spinner, and no endless redraw (a bug seen under `script`)', async () => {
+    const r = await onPty(['Hello there', '-o', 'tty.wav'], 60, 0, { CI: undefined });
+    expect(r.exit).toBe(0);
+    expect(r.output).not.toContain('\x1b[1A');
+    expect(r.output.length).toBeLessThan(500);
+  });
+
+  it('with --quiet: nothing at all', async () => {
+    const r = await onPty(['Hello there', '-o', 'tty.wav', '-q'], 60, 80, { CI: undefined });
+    expect(r.exit).toBe(0);
+    expect(r.output).toBe('');
   });
 });
 
