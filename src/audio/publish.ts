@@ -125,6 +125,16 @@ export function preflightOutput(out: ResolvedOutput, force: boolean): void {
   }
 }
 
+/** write(2) may write less than asked (a disk filling up): loop until all is written; errors (ENOSPC) throw. */
+export function writeAll(fd: number, buf: Buffer): void {
+  let off = 0;
+  while (off < buf.length) {
+    const n = fs.writeSync(fd, buf, off, buf.length - off);
+    if (n <= 0) throw Object.assign(new Error('write returned 0 bytes'), { code: 'EIO' });
+    off += n;
+  }
+}
+
 const STALE_TEMP = /^\.tts-[0-9a-f]{16}\.tmp$/;
 const STALE_AFTER_MS = 10 * 60 * 1000;
 
@@ -160,7 +170,7 @@ export function publishFile(out: ResolvedOutput, chunks: readonly Buffer[], forc
     const fd = fs.openSync(dir.at(tmpName), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
     tmpCreated = true;
     try {
-      for (const c of chunks) fs.writeSync(fd, c);
+      for (const c of chunks) writeAll(fd, c);
       fs.fchmodSync(fd, 0o666 & ~process.umask());
       fs.fsyncSync(fd);
     } finally {
