@@ -30,6 +30,7 @@ import traceback
 from typing import Any, Callable
 
 from . import PROTOCOL_VERSION, __version__
+from .chunking import split_text
 from .engines import Engine, load_engine
 from .errors import BadRequest, WorkerError
 from .stdio import ProtocolStream, take_over_stdout
@@ -49,6 +50,8 @@ class Worker:
         self.proto = proto
         #: The CLI's pid. If we are re-parented, the CLI died: a long synthesis stops at its next chunk.
         self.parent_pid = os.getppid()
+        #: Files this worker wrote (the CLI normally removes them; see cleanup_if_orphaned).
+        self.written: list[str] = []
         self.engines: dict[tuple[str, str, str], Engine] = {}
         self.current: Engine | None = None
         self.ops: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
@@ -94,13 +97,15 @@ class Worker:
         started = time.perf_counter()
         samples = 0
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+        self.written.append(path)
         try:
             with os.fdopen(fd, "wb") as f:
-                for chunk in self.current.synthesize(text, speaker=speaker, language=language):
-                    if os.getppid() != self.parent_pid:
-                        raise ClientGone()
-                    f.write(chunk)
-                    samples += len(chunk) // 2
+                for piece in split_text(text):
+                    for chunk in self.current.synthesize(piece, speaker=speaker, language=language):
+                        if os.getppid() != self.parent_pid:
+                            raise ClientGone()
+                        f.write(chunk)
+                        samples += len(chunk) // 2
         except BaseException:
             os.unlink(path)
             raise
@@ -115,6 +120,20 @@ class Worker:
             "samples": samples,
             "engine_ms": round((time.perf_counter() - started) * 1000, 1),
         }
+
+    def cleanup_if_orphaned(self) -> None:
+        """When the CLI died (kill -9), nobody else will remove our files and private directory: do it."""
+        if os.getppid() == self.parent_pid:
+            return
+        for path in self.written:
+            try:
+                os.unlink(path)
+            except OSError:
+                pass
+        try:
+            os.rmdir(os.getcwd())  # only succeeds if empty: never removes anything we did not write
+        except OSError:
+            pass
 
     def op_env(self, _msg: dict[str, Any]) -> dict[str, Any]:
         """What the worker actually runs with; tests use it to prove the environment was scrubbed."""
@@ -211,17 +230,20 @@ def main(argv: list[str] | None = None) -> int:
             requests.put(line)
 
     threading.Thread(target=reader, name="stdin-reader", daemon=True).start()
-    while True:
-        raw = requests.get()
-        if raw is None:
-            return 0
-        if raw == b"\x00too-long":
-            proto.send({"id": None, "ok": False, "error": {"code": "E_BAD_REQUEST", "message": f"request longer than {MAX_LINE_BYTES} bytes"}})
-            continue
-        if not raw.strip():
-            continue
-        try:
-            if not worker.handle(raw):
+    try:
+        while True:
+            raw = requests.get()
+            if raw is None:
                 return 0
-        except (BrokenPipeError, ClientGone):
-            return 0
+            if raw == b"\x00too-long":
+                proto.send({"id": None, "ok": False, "error": {"code": "E_BAD_REQUEST", "message": f"request longer than {MAX_LINE_BYTES} bytes"}})
+                continue
+            if not raw.strip():
+                continue
+            try:
+                if not worker.handle(raw):
+                    return 0
+            except (BrokenPipeError, ClientGone):
+                return 0
+    finally:
+        worker.cleanup_if_orphaned()

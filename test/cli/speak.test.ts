@@ -68,6 +68,15 @@ describe('the embedded voice (Piper en_US-joe-medium)', () => {
     expectSpeechWav(wavAt('neg.wav'), 22050);
   });
 
+  it('speaks a 2,000-character sentence with no full stop (cut into bounded pieces, not an OOM kill)', async () => {
+    const text = Array.from({ length: 35 }, () => 'and then the quick brown fox jumped over another lazy dog').join(', ');
+    expect(text.length).toBeGreaterThan(2000);
+    const r = await runCli([text, '-o', 'long.wav'], { cwd: sb.work });
+    expect(r.exitCode, r.stderr).toBe(0);
+    // ~350 words: well over a minute of speech, so nothing was dropped.
+    expect(wavAt('long.wav').seconds).toBeGreaterThan(60);
+  });
+
   it('passes shell metacharacters and markup through as text', async () => {
     const r = await runCli(['Tom & Jerry; rm -rf ~ $(id) <b>5</b>', '-o', 'tj.wav'], { cwd: sb.work });
     expect(r.exitCode, r.stderr).toBe(0);

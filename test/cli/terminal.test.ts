@@ -111,10 +111,14 @@ describe('signals', () => {
   it('kill -9 of the CLI: the worker notices and exits (no orphan)', async () => {
     const run = startLong(false);
     const workerPid = await run.workerPid;
+    // The worker sees it was re-parented, abandons the request at the next sentence, and exits,
+    // removing its private directory (nobody else will).
+    const workdir = fs.readlinkSync(`/proc/${workerPid}/cwd`);
+    expect(path.basename(workdir)).toMatch(/^tts-worker-/);
     run.child.kill('SIGKILL');
     await run.child;
-    // The worker sees it was re-parented, abandons the request at the next sentence, and exits.
     expect(await eventually(() => !alive(workerPid), 5000)).toBe(true);
+    expect(fs.existsSync(workdir)).toBe(false);
     expect(listFiles(sb.work)).toEqual([]);
   });
 });
