@@ -13,6 +13,7 @@ const VERSION = (JSON.parse(fs.readFileSync(path.join(PACKAGE_ROOT, 'package.jso
 const TEXT_MARK = '\u0000';
 const VALUE_OPTIONS = new Set(['-o', '--output', '-m', '--model', '-f', '--file', '--speaker', '--language', '--max-chars', '--timeout', '--load-timeout', '--threads']);
 const SUBCOMMANDS = new Set(['setup', 'doctor', 'help']);
+const SHORT_TO_LONG: Record<string, string> = { '-o': '--output', '-m': '--model', '-f': '--file' };
 
 const FLAG_OPTIONS = new Set(['--force', '--offline', '--accept-model-license', '-q', '--quiet', '--verbose', '--debug']);
 
@@ -25,6 +26,7 @@ const FLAG_OPTIONS = new Set(['--force', '--offline', '--accept-model-license', 
 export function protectText(args: readonly string[]): string[] {
   if (args.length > 0 && SUBCOMMANDS.has(args[0]!)) return [...args];
   const out: string[] = [];
+  const seen = new Set<string>();
   let afterDashDash = false;
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
@@ -33,12 +35,20 @@ export function protectText(args: readonly string[]): string[] {
       continue;
     }
     if (VALUE_OPTIONS.has(a) && i + 1 < args.length) {
+      const name = SHORT_TO_LONG[a] ?? a;
+      if (seen.has(name)) throw new TtsError('E_USAGE', `${name} is given more than once.`);
+      seen.add(name);
       out.push(a, args[i + 1]!);
       i++;
       continue;
     }
-    if (FLAG_OPTIONS.has(a) || VALUE_OPTIONS.has(a.split('=')[0]!)) out.push(a);
-    else if (afterDashDash || (a.length > 1 && a.startsWith('-') && (/\s/.test(a) || /^-\d/.test(a)))) out.push(TEXT_MARK + a);
+    const eqName = a.startsWith('--') && a.includes('=') ? a.slice(0, a.indexOf('=')) : '';
+    if (VALUE_OPTIONS.has(eqName)) {
+      if (seen.has(eqName)) throw new TtsError('E_USAGE', `${eqName} is given more than once.`);
+      seen.add(eqName);
+      out.push(a);
+    } else if (FLAG_OPTIONS.has(a)) out.push(a);
+    else if (afterDashDash || (a.length > 1 && a.startsWith('-') && (/\s/.test(a) || /^-\d+([.,]\d+)?%?$/.test(a)))) out.push(TEXT_MARK + a);
     else out.push(a);
   }
   return out;
@@ -57,7 +67,7 @@ Examples:
   $ tts -m tts_models/en/ljspeech/vits "Hi" -o v.wav    a Coqui catalog model (downloaded on first use)
 
 Text: arguments are joined with spaces; '-' or no text reads stdin (to EOF). Text that starts with '-' needs '--'
-unless it contains a space or is a number; after '--' only this command's own options (-o FILE, --force, ...) are
+unless it contains a space or is a number (-5, -2.5, -10%); after '--' only this command's own options (-o FILE, --force, ...) are
 still options. A word that names a command (setup, doctor) also needs '--'.
 
 Exit status: 0 ok, 1 internal error, 2 usage or validation, 3 environment (setup, model download, licence),
@@ -90,6 +100,9 @@ function buildProgram(onResult: (code: number) => void): Command {
     .helpOption('-h, --help', 'show this help')
     .addHelpText('after', EXAMPLES)
     .showSuggestionAfterError(true)
+    // Options after a subcommand belong to it: `tts setup -o x.wav` is an error, not silently ignored.
+    .enablePositionalOptions()
+    .helpCommand('help [command]', 'show help for a command')
     .action(async (text: string[], opts: Record<string, unknown>) => {
       const { speakOptionsSchema, runSpeak, summarize } = await import('./commands/speak.js');
       const parsed = await parseOptions(speakOptionsSchema, {
@@ -161,7 +174,8 @@ function render(err: unknown): number {
     return EXIT.USAGE;
   }
   if (err instanceof TtsError) {
-    errorLine(`tts: ${paint('red', err.code)}: ${err.message}${err.hint ? ` ${err.hint}` : ''}`);
+    const message = /[.!?)]$/.test(err.message) ? err.message : `${err.message}.`;
+    errorLine(`tts: ${paint('red', err.code)}: ${message}${err.hint ? ` ${err.hint}` : ''}`);
     if (logState.debug) {
       if (err.detail) errorLine(err.detail.trimEnd());
       if (err.stack) errorLine(err.stack);

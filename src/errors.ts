@@ -37,6 +37,7 @@ export const ERROR_CODES = {
   E_MODEL_UNKNOWN: { exit: EXIT.USAGE, meaning: 'the model name is not in the installed catalog' },
   E_MODEL_FOLDER: { exit: EXIT.USAGE, meaning: 'the model folder lacks config.json or a checkpoint' },
   E_SPEAKER: { exit: EXIT.USAGE, meaning: 'the speaker or language is not supported by the model' },
+  E_TEXT_UNSUPPORTED: { exit: EXIT.USAGE, meaning: 'the model has no characters for the text (e.g. a script it was not trained on)' },
   E_MODEL_LICENSE: { exit: EXIT.ENVIRONMENT, meaning: 'the model needs its licence accepted (--accept-model-license)' },
   E_MODEL_DOWNLOAD: { exit: EXIT.ENVIRONMENT, meaning: 'the model is not downloaded and cannot be downloaded now' },
   E_MODEL_LOAD: { exit: EXIT.ENVIRONMENT, meaning: 'the model files could not be loaded' },

@@ -47,9 +47,13 @@ export function invalidUtf8Offset(buf: Buffer): number {
 // ZWJ and ZWNJ (U+200C, U+200D) stay: emoji sequences and Persian/Indic spelling need them.
 const DROPPED = /[\u00ad\u200b\u200e\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]/gu;
 
-/** Clean text for synthesis: NFC, unified line ends, invisible format characters removed. */
+// Other control characters (ESC, BEL, ...) become spaces: they are not speech, and must not reach a terminal
+// through an engine's log line.
+const CONTROLS = /[\u0001-\u0008\u000b-\u001f\u007f-\u009f]/g;
+
+/** Clean text for synthesis: NFC, unified line ends, invisible format and control characters removed. */
 export function normalizeText(text: string): string {
-  return text.replace(/^\ufeff/, '').replace(/\r\n?/g, '\n').normalize('NFC').replace(DROPPED, '');
+  return text.replace(/^\ufeff/, '').replace(/\r\n?/g, '\n').normalize('NFC').replace(DROPPED, '').replace(CONTROLS, ' ');
 }
 
 /** Validate text already decoded: no NUL, within the limit, and something speakable. */

@@ -179,3 +179,19 @@ def test_catalog_model_needing_a_licence_never_prompts(tmp_path: Path) -> None:
     finally:
         w.proc.kill()
         w.proc.wait()
+
+
+@pytest.mark.slow
+def test_coqui_refuses_text_without_known_characters_and_checks_language(tmp_path: Path, coqui_model: Path) -> None:
+    w = WorkerProc(tmp_path)
+    try:
+        assert w.call({"id": "1", "op": "load", "engine": "coqui", "kind": "folder", "model": str(coqui_model)})["ok"] is True
+        reply = w.call({"id": "2", "op": "synthesize", "text": "東京", "out": "a.pcm"})
+        assert reply["error"]["code"] == "E_TEXT_UNSUPPORTED"
+        reply = w.call({"id": "3", "op": "synthesize", "text": "Hello", "out": "b.pcm", "language": "en"})
+        assert reply["error"]["code"] == "E_SPEAKER"
+        assert w.call({"id": "4", "op": "synthesize", "text": "Hello", "out": "c.pcm"})["ok"] is True
+        assert sorted(p.name for p in tmp_path.glob("*.pcm")) == ["c.pcm"]
+    finally:
+        w.proc.kill()
+        w.proc.wait()

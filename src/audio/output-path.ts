@@ -79,7 +79,7 @@ export function checkOutputName(raw: string): { components: string[]; ext: Audio
   const leaf = components[components.length - 1]!;
   const ext = path.extname(leaf).toLowerCase();
   if (!(AUDIO_EXTENSIONS as readonly string[]).includes(ext)) {
-    throw new TtsError('E_PATH_EXT', `Output file ${show(leaf)} has the extension ${show(ext || '(none)')}; expected one of ${AUDIO_EXTENSIONS.join(' ')}.`);
+    throw new TtsError('E_PATH_EXT', `Output file ${show(leaf)} has ${ext ? `the extension ${show(ext)}` : 'no extension'}; expected one of ${AUDIO_EXTENSIONS.join(' ')}.`);
   }
   if (!WRITABLE_EXTENSIONS.includes(ext as AudioExtension)) {
     throw new TtsError('E_FORMAT_UNSUPPORTED', `Output file ${show(leaf)} asks for ${ext.slice(1).toUpperCase()}, which this version cannot write yet.`, {

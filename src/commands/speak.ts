@@ -55,7 +55,16 @@ async function resolveText(opts: SpeakOptions): Promise<{ text: string; source: 
   if (opts.file !== undefined && opts.file !== '-') {
     return { text: readTextFile(opts.file, opts.maxChars), source: show(opts.file) };
   }
-  if (args.length > 0 && !fromStdinArg) return { text: args.join(' '), source: 'the command line' };
+  if (args.length > 0 && !fromStdinArg) {
+    const text = args.join(' ');
+    // Node decodes argv leniently: bytes that are not UTF-8 arrive as U+FFFD. Refuse rather than speak garbage.
+    if (text.includes('\ufffd')) {
+      throw new TtsError('E_TEXT_ENCODING', 'The text from the command line is not valid UTF-8.', {
+        hint: "Check the terminal's locale (e.g. LANG=C.UTF-8), or pass the text in a UTF-8 file with -f.",
+      });
+    }
+    return { text, source: 'the command line' };
+  }
   if (process.stdin.isTTY) {
     throw new TtsError('E_STDIN_TTY', 'No text given, and stdin is a terminal.', {
       hint: 'Usage: tts "Hello world" -o hello.wav, or pipe text in: echo Hello | tts -o hello.wav. See tts --help.',

@@ -40,6 +40,7 @@ const WORKER_HINTS: Partial<Record<ErrorCode, string>> = {
 };
 
 const live = new Set<WorkerClient>();
+const seconds = (ms: number) => String(Math.round(ms / 100) / 10);
 
 /** Kill every running worker (used on SIGINT/SIGTERM before exiting). */
 export function killAllWorkers(): void {
@@ -127,7 +128,7 @@ export class WorkerClient {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.kill();
-        reject(new TtsError('E_WORKER_TIMEOUT', `The worker did not start within ${timeoutMs / 1000} s.`, { detail: this.stderrText() }));
+        reject(new TtsError('E_WORKER_TIMEOUT', `The worker did not start within ${seconds(timeoutMs)} s.`, { detail: this.stderrText() }));
       }, timeoutMs);
       this.helloWaiter = {
         resolve: (h) => {
@@ -240,7 +241,7 @@ export class WorkerClient {
       const p: Pending = { resolve, reject, op };
       if (timeoutMs > 0 && Number.isFinite(timeoutMs)) {
         p.timer = setTimeout(() => {
-          this.exitError = new TtsError('E_WORKER_TIMEOUT', `The worker did not answer '${op}' within ${Math.round(timeoutMs / 1000)} s and was stopped.`, {
+          this.exitError = new TtsError('E_WORKER_TIMEOUT', `The worker did not answer '${op}' within ${seconds(timeoutMs)} s and was stopped.`, {
             hint: op === 'load' ? 'Pass a larger --load-timeout.' : 'Pass a larger --timeout.',
             detail: this.stderrText(),
           });

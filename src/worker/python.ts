@@ -80,5 +80,5 @@ export function workerEnv(opts: WorkerEnvOptions): Record<string, string> {
 }
 
 export function ensureDataDirs(): void {
-  for (const d of [dataDir(), modelsHome(), path.join(dataDir(), 'cache')]) fse.ensureDirSync(d, 0o700);
+  for (const d of [dataDir(), modelsHome(), path.join(modelsHome(), 'tts'), path.join(dataDir(), 'cache')]) fse.ensureDirSync(d, 0o700);
 }

@@ -178,6 +178,20 @@ describe('Coqui through TTS.api.TTS on a locally built model', () => {
     expect(r.stderr).not.toContain(WORKER_STARTED);
   });
 
+  it('refuses text the model has no characters for, with the characters named (exit 2)', async () => {
+    const r = await runCli(['-m', COQUI_FIXTURE, '東京', '-o', 'x.wav'], { cwd: sb.work });
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toMatch(/^tts: E_TEXT_UNSUPPORTED: .*cannot speak: 東京/);
+    expect(r.stderr).not.toContain('IndexError');
+    expect(listFiles(sb.work)).toEqual([]);
+  });
+
+  it('refuses --language on a model that is not multilingual (exit 2)', async () => {
+    const r = await runCli(['-m', COQUI_FIXTURE, '--language', 'en', 'Hello', '-o', 'x.wav'], { cwd: sb.work });
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toMatch(/^tts: E_SPEAKER: .*not multilingual/);
+  });
+
   it('refuses a model folder without config.json', async () => {
     fs.mkdirSync(path.join(sb.work, 'empty-model'));
     const r = await runCli(['-m', './empty-model', 'Hello', '-o', 'v.wav', '--verbose'], { cwd: sb.work });
@@ -255,6 +269,31 @@ describe('rejections: exit 2, no file, no worker', () => {
     expect(treeHash(sb.outside)).toBe(before);
   });
 
+  it('refuses --language the embedded voice does not speak, and accepts its own in any case', async () => {
+    const bad = await runCli(['hi', '--language', 'de', '-o', 'x.wav'], { cwd: sb.work });
+    expect(bad.exitCode).toBe(2);
+    expect(bad.stderr).toContain('E_SPEAKER');
+    const good = await runCli(['hi', '--language', 'en_US', '-o', 'y.wav'], { cwd: sb.work });
+    expect(good.exitCode, good.stderr).toBe(0);
+    expect(listFiles(sb.work)).toEqual(['y.wav']);
+  });
+
+  it('refuses text arguments that are not valid UTF-8 (Node would turn them into U+FFFD)', async () => {
+    const { execa } = await import('execa');
+    const { baseEnv } = await import('../support/cli.js');
+    const { BIN } = await import('../support/paths.js');
+    const r = await execa('bash', ['-c', `node "${BIN}" "$(printf 'caf\\xe9 ole')" -o lat.wav`], { cwd: sb.work, env: baseEnv(`${sb.root}/home`), extendEnv: false, reject: false });
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toContain('E_TEXT_ENCODING');
+    expect(listFiles(sb.work)).toEqual([]);
+  });
+
+  it('options after a subcommand belong to it: `tts setup -o x.wav` is a usage error', async () => {
+    const r = await runCli(['setup', '-o', 'x.wav'], { cwd: sb.work });
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toContain("unknown option '-o'");
+  });
+
   it('reports an unknown option with a suggestion and exit 2', async () => {
     const r = await runCli(['hi', '--ouptut', 'x.wav'], { cwd: sb.work });
     expect(r.exitCode).toBe(2);
@@ -273,6 +312,14 @@ describe('help and version', () => {
     expect(out).toContain('Exit status');
     expect(out).not.toMatch(/\x1b/);
     expect(r.stderr).toBe('');
+  });
+
+  it('`tts help` and `tts help setup` show help instead of speaking the word', async () => {
+    const r = await runCli(['help'], { cwd: sb.work });
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout.toString()).toContain('Usage: tts [options] [text...]');
+    const s = await runCli(['help', 'setup'], { cwd: sb.work });
+    expect(s.stdout.toString()).toContain('Usage: tts setup [options]');
   });
 
   it('--version prints the package version', async () => {

@@ -10,6 +10,14 @@ describe('protectText: which arguments starting with - are text', () => {
     expect(protectText(['--help me'])).toEqual([`${M}--help me`]);
     expect(protectText(['--force', '-q', 'hi'])).toEqual(['--force', '-q', 'hi']);
   });
+  it('does not take option-like words for numbers', () => {
+    expect(protectText(['-5x', '-o', 'x.wav'])).toEqual(['-5x', '-o', 'x.wav']);
+    expect(protectText(['-2.5', '-10%'])).toEqual([`${M}-2.5`, `${M}-10%`]);
+  });
+  it('refuses an option given twice instead of letting the last one win', () => {
+    expect(() => protectText(['hi', '-o', 'a.wav', '--output', 'b.wav'])).toThrow(/--output is given more than once/);
+    expect(() => protectText(['hi', '--output=a.wav', '-o', 'b.wav'])).toThrow(/--output is given more than once/);
+  });
   it('keeps option values as they are', () => {
     expect(protectText(['-o', '-5 x.wav', 'hi'])).toEqual(['-o', '-5 x.wav', 'hi']);
   });

@@ -26,6 +26,7 @@ describe('text rules', () => {
     expect(normalizeText('cafe\u0301')).toBe('café');
     expect(normalizeText('soft\u00adhy\u200bphen')).toBe('softhyphen');
     expect(normalizeText('👩\u200d💻')).toBe('👩\u200d💻');
+    expect(normalizeText('x\u001b[31mred\u0007\ttab')).toBe('x [31mred \ttab');
   });
 
   it('counts the limit in code points, not UTF-16 units or bytes', () => {

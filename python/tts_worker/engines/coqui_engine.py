@@ -164,6 +164,25 @@ class CoquiEngine:
                 raise WorkerError("E_MODEL_DOWNLOAD", f"cannot download model {name}: {_download_reason(exc)}") from exc
             raise WorkerError("E_MODEL_LOAD", f"cannot load Coqui model {name}: {type(exc).__name__}: {exc}") from exc
 
+    def _check_vocabulary(self, text: str, language: str | None) -> None:
+        """Refuse text of which the model can say nothing (Coqui drops unknown characters, then crashes on empty input)."""
+        tokenizer = getattr(getattr(self.tts.synthesizer, "tts_model", None), "tokenizer", None)
+        if tokenizer is None:
+            return
+        before = list(tokenizer.not_found_characters)
+        try:
+            ids = tokenizer.text_to_ids(text, language=language)
+        except Exception:  # phonemizer problems surface later with their own message
+            return
+        chars = tokenizer.characters
+        special = {getattr(tokenizer, "pad_id", None), getattr(tokenizer, "blank_id", None)}
+        special |= {getattr(chars, name, None) for name in ("pad_id", "blank_id", "bos_id", "eos_id")}
+        heard = "".join(chars.id_to_char(i) for i in ids if i is not None and i not in special)
+        if not any(c.isalnum() for c in heard):
+            dropped = [c for c in tokenizer.not_found_characters if c not in before] or sorted(set(text) - set(heard))
+            shown = "".join(dropped[:20])
+            raise WorkerError("E_TEXT_UNSUPPORTED", f"model {self.model} has no characters for this text (it cannot speak: {shown})")
+
     def synthesize(self, text: str, speaker: str | None = None, language: str | None = None) -> Iterator[bytes]:
         import numpy as np
 
@@ -171,8 +190,11 @@ class CoquiEngine:
             raise WorkerError("E_SPEAKER", f"model has no speaker {speaker!r}; choose one of: {', '.join(self.speakers[:20])}")
         if speaker is not None and not self.speakers:
             raise WorkerError("E_SPEAKER", "this model has a single speaker; do not pass --speaker")
-        if language is not None and self.languages and language not in self.languages:
+        if language is not None and not self.languages:
+            raise WorkerError("E_SPEAKER", f"model {self.model} is not multilingual; do not pass --language")
+        if language is not None and language not in self.languages:
             raise WorkerError("E_SPEAKER", f"model has no language {language!r}; choose one of: {', '.join(self.languages[:40])}")
+        self._check_vocabulary(text, language)
         kwargs: dict[str, Any] = {}
         if speaker is not None:
             kwargs["speaker"] = speaker

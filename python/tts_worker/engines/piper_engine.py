@@ -60,6 +60,8 @@ class PiperEngine:
     def synthesize(self, text: str, speaker: str | None = None, language: str | None = None) -> Iterator[bytes]:
         from piper import SynthesisConfig
 
+        if language is not None and language.lower().replace("_", "-") not in {lang.lower() for lang in self.languages}:
+            raise WorkerError("E_SPEAKER", f"voice {self.model} speaks only {', '.join(self.languages) or 'one language'}; --language {language!r} is not available")
         config = SynthesisConfig()
         if speaker is not None:
             speaker_map = getattr(self.voice.config, "speaker_id_map", None) or {}
