@@ -12,10 +12,12 @@ const VERSION = (JSON.parse(fs.readFileSync(path.join(PACKAGE_ROOT, 'package.jso
 /** Marks an argument that must be read as text even though it starts with '-'. NUL cannot occur in argv. */
 const TEXT_MARK = '\u0000';
 const VALUE_OPTIONS = new Set(['-o', '--output', '-m', '--model', '-f', '--file', '--speaker', '--language', '--max-chars', '--timeout', '--load-timeout', '--threads']);
+/** Options that may be repeated (each adds a directory). */
+const REPEATABLE = new Set(['--base-dir', '--models-dir']);
 const SUBCOMMANDS = new Set(['setup', 'doctor', 'help']);
 const SHORT_TO_LONG: Record<string, string> = { '-o': '--output', '-m': '--model', '-f': '--file' };
 
-const FLAG_OPTIONS = new Set(['--force', '--offline', '--accept-model-license', '-q', '--quiet', '--verbose', '--debug']);
+const FLAG_OPTIONS = new Set(['--force', '--offline', '--accept-model-license', '--dry-run', '-q', '--quiet', '--verbose', '--debug']);
 
 /**
  * Text that starts with '-' is spoken when it cannot be an option: when it contains whitespace ("-5 degrees",
@@ -34,6 +36,11 @@ export function protectText(args: readonly string[]): string[] {
       afterDashDash = true;
       continue;
     }
+    if (REPEATABLE.has(a) && i + 1 < args.length) {
+      out.push(a, args[i + 1]!);
+      i++;
+      continue;
+    }
     if (VALUE_OPTIONS.has(a) && i + 1 < args.length) {
       const name = SHORT_TO_LONG[a] ?? a;
       if (seen.has(name)) throw new TtsError('E_USAGE', `${name} is given more than once.`);
@@ -47,7 +54,7 @@ export function protectText(args: readonly string[]): string[] {
       if (seen.has(eqName)) throw new TtsError('E_USAGE', `${eqName} is given more than once.`);
       seen.add(eqName);
       out.push(a);
-    } else if (FLAG_OPTIONS.has(a)) out.push(a);
+    } else if (FLAG_OPTIONS.has(a) || REPEATABLE.has(eqName)) out.push(a);
     else if (afterDashDash || (a.length > 1 && a.startsWith('-') && (/\s/.test(a) || /^-\d+([.,]\d+)?%?$/.test(a)))) out.push(TEXT_MARK + a);
     else out.push(a);
   }
@@ -55,6 +62,10 @@ export function protectText(args: readonly string[]): string[] {
 }
 
 const unmark = (s: string) => (s.startsWith(TEXT_MARK) ? s.slice(1) : s);
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
 
 const EXAMPLES = `
 Examples:
@@ -87,12 +98,15 @@ function buildProgram(onResult: (code: number) => void): Command {
     .option('--speaker <name>', 'speaker of a multi-speaker model')
     .option('--language <code>', 'language of a multilingual model')
     .option('--force', 'replace an existing output file (atomically)')
+    .option('--base-dir <dir>', 'also allow output under this directory (repeatable)', collect, [])
+    .option('--models-dir <dir>', 'also allow local model folders under this directory (repeatable)', collect, [])
     .option('--offline', 'never download a model')
     .option('--accept-model-license', 'accept the licence of a model that requires it (e.g. CPML)')
     .option('--max-chars <n>', 'longest text accepted, in characters (default 10000, max 100000)')
     .option('--timeout <seconds>', 'time limit for synthesis (default 120)')
     .option('--load-timeout <seconds>', 'time limit for starting the worker and loading the model (default 300)')
     .option('--threads <n>', 'CPU threads for the engine (default: cores, at most 4)')
+    .option('--dry-run', 'check the text, model and output, then stop without synthesizing')
     .option('-q, --quiet', 'print nothing on success')
     .option('--verbose', "show the engine's own messages on stderr")
     .option('--debug', 'show stack traces and worker output on errors')
@@ -111,6 +125,8 @@ function buildProgram(onResult: (code: number) => void): Command {
         output: typeof opts.output === 'string' ? unmark(opts.output) : undefined,
         file: typeof opts.file === 'string' ? unmark(opts.file) : undefined,
         model: typeof opts.model === 'string' ? unmark(opts.model) : undefined,
+        baseDir: (opts.baseDir as string[]).map(unmark),
+        modelsDir: (opts.modelsDir as string[]).map(unmark),
       });
       summarize(await runSpeak(parsed));
       onResult(EXIT.OK);

@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { TtsError, show } from './errors.js';
 import { VENV_DIR } from './paths.js';
+import { isInside, type AllowedDir } from './audio/base-dirs.js';
 
 export const DEFAULT_VOICE = 'en_US-joe-medium';
 /** Voices shipped with the worker's Python environment (PyPI packages installed by `tts setup`). */
@@ -85,13 +86,13 @@ function looksLikePath(name: string): boolean {
 }
 
 /** Classify and check a model name. Throws a TtsError with suggestions for anything unusable. */
-export function resolveModel(name: string | undefined): ModelSpec {
+export function resolveModel(name: string | undefined, modelsDirs: () => AllowedDir[]): ModelSpec {
   const raw = name ?? DEFAULT_VOICE;
   if (raw.length === 0 || raw.length > 4096 || /[\u0000-\u001f\u007f]/.test(raw)) {
     throw new TtsError('E_MODEL_INVALID', `Model name ${show(raw)} is empty, too long or contains control characters.`);
   }
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(raw)) {
-    throw new TtsError('E_MODEL_INVALID', `Model ${show(raw)} is a URL; models are voice names, catalog ids or local folders.`, {
+    throw new TtsError('E_MODEL_NOT_ALLOWED', `Model ${show(raw)} is a URL; models are voice names, catalog ids or local folders, never fetched from an address.`, {
       hint: 'Download the model yourself and pass its folder with -m ./folder.',
     });
   }
@@ -111,12 +112,22 @@ export function resolveModel(name: string | undefined): ModelSpec {
     return { engine: 'coqui', kind: 'catalog', model: raw, display: raw, item };
   }
   if (looksLikePath(raw)) {
-    let real: string;
+    // Containment first, on the real path where it exists: a folder outside the allowed directories is refused
+    // whether or not it exists, so probing paths tells nothing.
+    const abs = path.resolve(raw);
+    let real = abs;
     try {
-      real = fs.realpathSync(raw);
+      real = fs.realpathSync(abs);
     } catch {
-      throw new TtsError('E_MODEL_FOLDER', `Model folder ${show(raw)} does not exist.`);
+      /* checked below */
     }
+    const allowed = modelsDirs();
+    if (!allowed.some((d) => isInside(d.real, real))) {
+      throw new TtsError('E_MODEL_NOT_ALLOWED', `Model folder ${show(raw)} is outside the allowed models directories (${allowed.map((d) => show(d.real)).join(', ')}).`, {
+        hint: 'Allow its parent with --models-dir DIR (or TTS_MODELS_DIRS, or "modelsDirs" in the config file).',
+      });
+    }
+    if (!fs.existsSync(real)) throw new TtsError('E_MODEL_FOLDER', `Model folder ${show(raw)} does not exist.`);
     if (!fs.statSync(real).isDirectory()) throw new TtsError('E_MODEL_FOLDER', `Model path ${show(raw)} is not a folder.`);
     if (!fs.existsSync(path.join(real, 'config.json'))) {
       throw new TtsError('E_MODEL_FOLDER', `Model folder ${show(raw)} has no config.json.`);

@@ -2,6 +2,7 @@
 // `resolveOutput` then places the path inside an allowed base directory.
 import path from 'node:path';
 import { TtsError, show } from '../errors.js';
+import { isInside, type AllowedDir } from './base-dirs.js';
 
 export const AUDIO_EXTENSIONS = ['.wav', '.mp3', '.ogg', '.flac', '.m4a'] as const;
 export type AudioExtension = (typeof AUDIO_EXTENSIONS)[number];
@@ -90,8 +91,8 @@ export function checkOutputName(raw: string): { components: string[]; ext: Audio
 }
 
 export interface ResolvedOutput {
-  /** Real path of the base directory that contains the output. */
-  base: string;
+  /** The allowed base directory that contains the output. */
+  base: AllowedDir;
   /** Path components below the base, the last one being the file name. */
   components: string[];
   /** Absolute path for messages. */
@@ -100,20 +101,25 @@ export interface ResolvedOutput {
   display: string;
 }
 
-/** Place a validated output path inside one of the allowed base directories (real paths). */
-export function resolveOutput(raw: string, bases: readonly string[]): ResolvedOutput {
+/**
+ * Place a validated output path inside one of the allowed base directories. A relative path is relative to the
+ * current directory, which is always the first base; an absolute path must lie inside one of them.
+ */
+export function resolveOutput(raw: string, bases: readonly AllowedDir[]): ResolvedOutput {
   const { components } = checkOutputName(raw);
-  const relParts = path.isAbsolute(raw) ? null : components;
-  for (const base of bases) {
-    let parts = relParts;
-    if (!parts) {
-      const rel = path.relative(base, path.resolve('/', ...components));
-      if (rel === '' || rel.startsWith('..') || path.isAbsolute(rel)) continue;
-      parts = rel.split(path.sep);
-    }
-    return { base, components: parts, absolute: path.join(base, ...parts), display: raw };
+  if (!path.isAbsolute(raw)) {
+    const base = bases[0]!;
+    return { base, components, absolute: path.join(base.real, ...components), display: raw };
   }
-  throw new TtsError('E_PATH_TRAVERSAL', `Output path ${show(raw)} lies outside the allowed directory ${show(bases[0] ?? '.')}.`, {
-    hint: 'Write inside the current directory.',
+  const abs = path.resolve('/', ...components);
+  for (const base of bases) {
+    for (const prefix of [base.real, path.resolve(base.display)]) {
+      if (!isInside(prefix, abs) || abs === prefix) continue;
+      const parts = path.relative(prefix, abs).split(path.sep);
+      return { base, components: parts, absolute: path.join(base.real, ...parts), display: raw };
+    }
+  }
+  throw new TtsError('E_PATH_TRAVERSAL', `Output path ${show(raw)} lies outside the allowed directories (${bases.map((b) => show(b.display === '.' ? b.real : b.display)).join(', ')}).`, {
+    hint: 'Write inside the current directory, or allow another directory with --base-dir.',
   });
 }

@@ -54,10 +54,16 @@ function openDir(p: string, display: string, plainPath: string): DirHandle {
  * Without it, a missing directory ends the walk and `null` is returned (the preflight case).
  */
 function walkToParent(out: ResolvedOutput, create: boolean): DirHandle | null {
-  let dir = openDir(out.base, out.base, out.base);
+  const base = out.base;
+  let dir = openDir(base.real, base.real, base.real);
+  const st = fs.fstatSync(dir.fd);
+  if (st.dev !== base.dev || st.ino !== base.ino) {
+    dir.close();
+    throw new TtsError('E_BASE_CHANGED', `The base directory ${show(base.real)} was replaced while tts was running; nothing was written.`);
+  }
   const parents = out.components.slice(0, -1);
   let shown = '';
-  let plain = out.base;
+  let plain = base.real;
   try {
     for (const name of parents) {
       shown = shown ? `${shown}/${name}` : name;
@@ -106,7 +112,7 @@ function checkLeaf(dir: DirHandle, out: ResolvedOutput, force: boolean): void {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
     throw err;
   }
-  if (st.isSymbolicLink()) throw new TtsError('E_PATH_NOT_FILE', `Output ${show(out.display)} is a symbolic link; refusing to write through it.`);
+  if (st.isSymbolicLink()) throw new TtsError('E_PATH_SYMLINK', `Output ${show(out.display)} is a symbolic link; refusing to write through it.`);
   if (st.isDirectory()) throw new TtsError('E_PATH_NOT_FILE', `Output ${show(out.display)} is a directory; give a file name such as ${show(path.posix.join(out.display, 'out.wav'))}.`);
   if (!st.isFile()) throw new TtsError('E_PATH_NOT_FILE', `Output ${show(out.display)} is not a regular file.`);
   if (!force) {

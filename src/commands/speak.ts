@@ -8,6 +8,8 @@ import { preflightOutput, publishFile } from '../audio/publish.js';
 import { wavHeader } from '../audio/wav.js';
 import { resolveModel, catalogModelDir, type ModelSpec } from '../models.js';
 import { modelsHome } from '../paths.js';
+import { loadConfig, envList, type Config } from '../config.js';
+import { allowedDirs } from '../audio/base-dirs.js';
 import { info, logState, verbose } from '../ui/log.js';
 import { startSpinner } from '../ui/spinner.js';
 
@@ -25,6 +27,8 @@ export const speakOptionsSchema = z.object({
   speaker: z.string().min(1, { error: '--speaker must not be empty' }).max(200, { error: '--speaker is too long' }).optional(),
   language: z.string().min(1, { error: '--language must not be empty' }).max(50, { error: '--language is too long' }).optional(),
   force: z.boolean().default(false),
+  baseDir: z.array(z.string().min(1, { error: '--base-dir must not be empty' })).default([]),
+  modelsDir: z.array(z.string().min(1, { error: '--models-dir must not be empty' })).default([]),
   offline: z.boolean().default(false),
   acceptModelLicense: z.boolean().default(false),
   maxChars: z.coerce
@@ -35,6 +39,7 @@ export const speakOptionsSchema = z.object({
     .default(DEFAULT_MAX_CHARS),
   timeout: seconds('--timeout', 3600).default(120),
   loadTimeout: seconds('--load-timeout', 7200).default(300),
+  dryRun: z.boolean().default(false),
   threads: z.coerce
     .number({ error: '--threads must be a whole number' })
     .int({ error: '--threads must be a whole number' })
@@ -73,7 +78,7 @@ async function resolveText(opts: SpeakOptions): Promise<{ text: string; source: 
   return { text: await readStdin(opts.maxChars), source: 'stdin' };
 }
 
-function resolveTarget(opts: SpeakOptions): Target {
+function resolveTarget(opts: SpeakOptions, config: Config): Target {
   const o = opts.output;
   if (o === '-' || o === undefined) {
     if (process.stdout.isTTY) {
@@ -83,8 +88,8 @@ function resolveTarget(opts: SpeakOptions): Target {
     }
     return { kind: 'stdout' };
   }
-  // For now the only allowed base directory is the current one.
-  const out = resolveOutput(o, [fs.realpathSync(process.cwd())]);
+  const bases = allowedDirs([...opts.baseDir, ...envList(process.env.TTS_BASE_DIRS), ...(config.baseDirs ?? [])], 'base directory');
+  const out = resolveOutput(o, bases);
   preflightOutput(out, opts.force);
   return { kind: 'file', out };
 }
@@ -108,8 +113,11 @@ export async function runSpeak(opts: SpeakOptions): Promise<SpeakResult> {
   // Everything that can be decided without Python is decided first: no worker for bad input.
   const { text: raw, source } = await resolveText(opts);
   const text = checkText(raw, opts.maxChars, source);
-  const spec = resolveModel(opts.model);
-  const target = resolveTarget(opts);
+  const config = loadConfig();
+  const spec = resolveModel(opts.model, () =>
+    allowedDirs([...opts.modelsDir, ...envList(process.env.TTS_MODELS_DIRS), ...(config.modelsDirs ?? [])], 'models directory', [modelsHome()]),
+  );
+  const target = resolveTarget(opts, config);
   const needsNetwork = modelNeedsNetwork(spec);
   if (needsNetwork && opts.offline) {
     throw new TtsError('E_MODEL_DOWNLOAD', `Model ${show(spec.model)} is not downloaded, and --offline forbids downloading it.`, {
@@ -122,6 +130,11 @@ export async function runSpeak(opts: SpeakOptions): Promise<SpeakResult> {
     });
   }
 
+  if (opts.dryRun) {
+    const where = target.kind === 'stdout' ? 'stdout' : target.out.absolute;
+    info(`dry run: ${[...text].length} characters with ${spec.display} (${spec.engine}) to ${where}; everything checked, nothing synthesized.`);
+    return { target: '', seconds: 0, sampleRate: 0, model: spec.model, engine: spec.engine, bytes: 0 };
+  }
   const { resolveInterpreter, workerEnv, ensureDataDirs } = await import('../worker/python.js');
   const { WorkerClient } = await import('../worker/client.js');
   const interpreter = resolveInterpreter();
@@ -178,6 +191,6 @@ function writeStdout(chunks: Buffer[]): Promise<void> {
 }
 
 export function summarize(r: SpeakResult): void {
-  if (r.target === '-') return;
+  if (r.target === '-' || r.target === '') return;
   info(`Wrote ${r.target} (${r.seconds.toFixed(2)} s, ${r.sampleRate} Hz, ${r.model.includes('/') && !r.model.startsWith('tts_models/') ? 'local Coqui model' : r.model})`);
 }

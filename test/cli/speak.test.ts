@@ -150,7 +150,7 @@ describe('the embedded voice (Piper en_US-joe-medium)', () => {
 
 describe('Coqui through TTS.api.TTS on a locally built model', () => {
   it('synthesizes with -m <model folder> at the model sample rate', async () => {
-    const r = await runCli(['-m', COQUI_FIXTURE, 'Hello', '-o', 'c.wav', '--verbose'], { cwd: sb.work });
+    const r = await runCli(['-m', COQUI_FIXTURE, '--models-dir', path.dirname(COQUI_FIXTURE), 'Hello', '-o', 'c.wav', '--verbose'], { cwd: sb.work });
     expect(r.exitCode, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/coqui .* loaded in/);
     const w = wavAt('c.wav');
@@ -179,7 +179,7 @@ describe('Coqui through TTS.api.TTS on a locally built model', () => {
   });
 
   it('refuses text the model has no characters for, with the characters named (exit 2)', async () => {
-    const r = await runCli(['-m', COQUI_FIXTURE, '東京', '-o', 'x.wav'], { cwd: sb.work });
+    const r = await runCli(['-m', COQUI_FIXTURE, '--models-dir', path.dirname(COQUI_FIXTURE), '東京', '-o', 'x.wav'], { cwd: sb.work });
     expect(r.exitCode).toBe(2);
     expect(r.stderr).toMatch(/^tts: E_TEXT_UNSUPPORTED: .*cannot speak: 東京/);
     expect(r.stderr).not.toContain('IndexError');
@@ -187,9 +187,17 @@ describe('Coqui through TTS.api.TTS on a locally built model', () => {
   });
 
   it('refuses --language on a model that is not multilingual (exit 2)', async () => {
-    const r = await runCli(['-m', COQUI_FIXTURE, '--language', 'en', 'Hello', '-o', 'x.wav'], { cwd: sb.work });
+    const r = await runCli(['-m', COQUI_FIXTURE, '--models-dir', path.dirname(COQUI_FIXTURE), '--language', 'en', 'Hello', '-o', 'x.wav'], { cwd: sb.work });
     expect(r.exitCode).toBe(2);
     expect(r.stderr).toMatch(/^tts: E_SPEAKER: .*not multilingual/);
+  });
+
+  it('refuses a model folder outside the allowed models directories, before starting Python', async () => {
+    const r = await runCli(['-m', COQUI_FIXTURE, 'Hello', '-o', 'c.wav', '--verbose'], { cwd: sb.work });
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toContain('E_MODEL_NOT_ALLOWED');
+    expect(r.stderr).toContain('--models-dir');
+    expect(r.stderr).not.toContain(WORKER_STARTED);
   });
 
   it('refuses a model folder without config.json', async () => {
@@ -215,7 +223,7 @@ describe('rejections: exit 2, no file, no worker', () => {
     { name: 'reserved name', args: ['hi', '-o', 'CON.wav'], code: 'E_PATH_RESERVED' },
     { name: 'terminal escape in name', args: ['hi', '-o', 'x\u001b[2J.wav'], code: 'E_PATH_INVALID_CHAR' },
     { name: 'text too long', args: ['a'.repeat(10_001), '-o', 'a.wav'], code: 'E_TEXT_TOO_LONG' },
-    { name: 'a URL as model', args: ['hi', '-m', 'https://example.com/m.pth', '-o', 'a.wav'], code: 'E_MODEL_INVALID' },
+    { name: 'a URL as model', args: ['hi', '-m', 'https://example.com/m.pth', '-o', 'a.wav'], code: 'E_MODEL_NOT_ALLOWED' },
     { name: 'unknown voice', args: ['hi', '-m', 'en_US-joe-mediun', '-o', 'a.wav'], code: 'E_MODEL_UNKNOWN' },
   ];
   for (const c of cases) {
@@ -265,7 +273,7 @@ describe('rejections: exit 2, no file, no worker', () => {
     const before = treeHash(sb.outside);
     const r = await runCli(['Hello', '-o', 'x.wav', '--force'], { cwd: sb.work });
     expect(r.exitCode).toBe(2);
-    expect(r.stderr).toContain('E_PATH_NOT_FILE');
+    expect(r.stderr).toContain('E_PATH_SYMLINK');
     expect(treeHash(sb.outside)).toBe(before);
   });
 
