@@ -4,6 +4,7 @@ import { execa } from 'execa';
 import { TtsError } from '../errors.js';
 import { PACKAGE_ROOT, VENV_PYTHON, dataDir, modelsHome } from '../paths.js';
 import { EMBEDDED_VOICES, catalogIds } from '../models.js';
+import type { Interpreter } from '../worker/python.js';
 
 const PROBE = `
 import json, sys, importlib.metadata as md
@@ -37,6 +38,8 @@ export interface DoctorReport {
   models_home: string;
   downloaded_models: string[];
   network: string;
+  /** What the worker itself reports: its environment variable names, sys.path and isolation. */
+  worker: { env_keys: string[]; env: Record<string, string>; sys_path: string[]; executable: string; isolated: boolean; startup_hooks: string[] } | null;
   problems: string[];
 }
 
@@ -45,6 +48,7 @@ export async function runDoctor(): Promise<DoctorReport> {
   let real: string | null = null;
   let interpreterProblem: string | null = null;
   let python: Record<string, unknown> | null = null;
+  let worker: DoctorReport['worker'] = null;
   try {
     const { resolveInterpreter, workerEnv } = await import('../worker/python.js');
     const interp = resolveInterpreter();
@@ -58,6 +62,7 @@ export async function runDoctor(): Promise<DoctorReport> {
     });
     if (r.exitCode === 0) python = JSON.parse(String(r.stdout).trim().split('\n').pop()!) as Record<string, unknown>;
     else problems.push(`the interpreter failed to run: ${String(r.stderr).trim().split('\n').pop()}`);
+    worker = await workerReport(interp, workerEnv({ allowNetwork: false, acceptLicense: false }), problems);
   } catch (err) {
     interpreterProblem = err instanceof TtsError ? `${err.message}${err.hint ? ` ${err.hint}` : ''}` : String(err);
     problems.push(interpreterProblem);
@@ -85,8 +90,27 @@ export async function runDoctor(): Promise<DoctorReport> {
     models_home: modelsHome(),
     downloaded_models: downloaded,
     network: 'not used, except to download a Coqui catalog model that is not yet on disk (never with --offline)',
+    worker,
     problems,
   };
+}
+
+/** Start the real worker exactly as synthesis does and ask it what it sees. */
+async function workerReport(interpreter: Interpreter, env: Record<string, string>, problems: string[]): Promise<DoctorReport['worker']> {
+  const { WorkerClient } = await import('../worker/client.js');
+  const { ensureDataDirs } = await import('../worker/python.js');
+  ensureDataDirs();
+  let w: Awaited<ReturnType<typeof WorkerClient.start>> | undefined;
+  try {
+    w = await WorkerClient.start({ interpreter, env });
+    const r = (await w.request('env', {}, 30_000)) as { env: Record<string, string>; sys_path: string[]; executable: string; isolated: boolean; modules: string[] };
+    return { env_keys: Object.keys(r.env).sort(), env: r.env, sys_path: r.sys_path, executable: r.executable, isolated: r.isolated, startup_hooks: r.modules };
+  } catch (err) {
+    problems.push(`the worker did not start: ${err instanceof Error ? err.message : String(err)}`);
+    return null;
+  } finally {
+    await w?.close();
+  }
 }
 
 export function printDoctor(r: DoctorReport): void {
@@ -103,6 +127,7 @@ export function printDoctor(r: DoctorReport): void {
     `  data         ${r.data_dir}`,
     `  models       ${r.models_home}`,
     `  network      ${r.network}`,
+    `  worker       ${r.worker ? `isolated=${r.worker.isolated}, environment: ${r.worker.env_keys.join(' ')}` : 'did not start'}`,
   ];
   for (const p of r.problems) lines.push(`  problem: ${p}`);
   if (!r.ok) lines.push('  fix: run `tts setup`');
