@@ -91,21 +91,37 @@ function tooLong(source: string, maxChars: number): TtsError {
   });
 }
 
-/** Read stdin to EOF, but never more than the cap + 1 bytes. */
+/**
+ * Read stdin to EOF, but never more than the cap + 1 bytes: each read asks only for what is still allowed, so an
+ * endless producer (`yes |`, /dev/zero) costs at most cap + 1 bytes. Reads run on libuv's thread pool, so Ctrl-C
+ * is still handled while waiting for input.
+ */
 export async function readStdin(maxChars: number): Promise<string> {
   const cap = byteCap(maxChars);
-  const chunks: Buffer[] = [];
+  const buf = Buffer.alloc(cap + 1);
   let total = 0;
-  const stdin = process.stdin;
-  for await (const chunk of stdin as AsyncIterable<Buffer>) {
-    chunks.push(chunk);
-    total += chunk.length;
-    if (total > cap) {
-      stdin.destroy();
-      throw tooLong('stdin', maxChars);
+  for (;;) {
+    let n: number;
+    try {
+      n = await readAsync(0, buf, total, Math.min(65_536, buf.length - total));
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'EAGAIN') {
+        await new Promise((r) => setTimeout(r, 10)); // a non-blocking stdin with nothing yet
+        continue;
+      }
+      if (code === 'EOF') break;
+      throw new TtsError('E_TEXT_SOURCE', `Cannot read stdin: ${code ?? String(err)}.`);
     }
+    if (n === 0) break;
+    total += n;
+    if (total > cap) throw tooLong('stdin', maxChars);
   }
-  return decode(Buffer.concat(chunks), 'stdin');
+  return decode(buf.subarray(0, total), 'stdin');
+}
+
+function readAsync(fd: number, buf: Buffer, offset: number, length: number): Promise<number> {
+  return new Promise((resolve, reject) => fs.read(fd, buf, offset, length, null, (err, n) => (err ? reject(err) : resolve(n))));
 }
 
 /** Read a regular file with a byte cap. FIFOs, devices and directories are refused before reading. */

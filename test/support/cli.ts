@@ -61,10 +61,11 @@ export function treeHash(dir: string): string {
   const walk = (d: string) => {
     for (const e of fs.readdirSync(d, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
       const p = path.join(d, e.name);
-      h.update(`${path.relative(dir, p)}\0${e.isDirectory() ? 'd' : e.isSymbolicLink() ? 'l' : 'f'}\0`);
-      if (e.isDirectory()) walk(p);
-      else if (e.isSymbolicLink()) h.update(fs.readlinkSync(p));
-      else h.update(fs.readFileSync(p));
+      const type = e.isDirectory() ? 'd' : e.isSymbolicLink() ? 'l' : e.isFile() ? 'f' : 'other';
+      h.update(`${path.relative(dir, p)}\0${type}\0`);
+      if (type === 'd') walk(p);
+      else if (type === 'l') h.update(fs.readlinkSync(p));
+      else if (type === 'f') h.update(fs.readFileSync(p)); // never open FIFOs or devices: they block
     }
   };
   walk(dir);
