@@ -76,14 +76,21 @@ describe('checkOutputName (no file-system access)', () => {
 });
 
 describe('resolveOutput', () => {
-  it('keeps relative paths under the base', () => {
-    const r = resolveOutput('sub/x.wav', ['/base']);
+  const base = { real: '/base', dev: 1, ino: 2, display: '.' };
+  it('keeps relative paths under the first base (the current directory)', () => {
+    const r = resolveOutput('sub/x.wav', [base]);
     expect(r.components).toEqual(['sub', 'x.wav']);
     expect(r.absolute).toBe('/base/sub/x.wav');
   });
-  it('accepts an absolute path inside the base and rejects a sibling with a common prefix', () => {
-    expect(resolveOutput('/base/in.wav', ['/base']).components).toEqual(['in.wav']);
-    expect(codeOf(() => resolveOutput('/base-other/x.wav', ['/base']))).toBe('E_PATH_TRAVERSAL');
-    expect(codeOf(() => resolveOutput('/etc/cron.d/x.wav', ['/base']))).toBe('E_PATH_TRAVERSAL');
+  it('accepts an absolute path inside a base and rejects a sibling with a common prefix', () => {
+    expect(resolveOutput('/base/in.wav', [base]).components).toEqual(['in.wav']);
+    expect(codeOf(() => resolveOutput('/base-other/x.wav', [base]))).toBe('E_PATH_TRAVERSAL');
+    expect(codeOf(() => resolveOutput('/etc/cron.d/x.wav', [base]))).toBe('E_PATH_TRAVERSAL');
+  });
+  it('finds the right one of several bases for an absolute path', () => {
+    const other = { real: '/data/out', dev: 1, ino: 3, display: '/data/out' };
+    const r = resolveOutput('/data/out/a/b.wav', [base, other]);
+    expect(r.base).toBe(other);
+    expect(r.components).toEqual(['a', 'b.wav']);
   });
 });
