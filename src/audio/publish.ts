@@ -32,6 +32,9 @@ function openDir(p: string, display: string, plainPath: string): DirHandle {
     return new DirHandle(fs.openSync(p, O_RDONLY | O_DIRECTORY | O_NOFOLLOW), display, plainPath);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') {
+      throw new TtsError('E_OUTPUT_WRITE', `The directory ${show(display)} disappeared while writing; nothing was written.`);
+    }
     if (code === 'ELOOP' || code === 'ENOTDIR') {
       let isLink = false;
       try {
@@ -166,7 +169,14 @@ function sweepStaleTemps(dir: DirHandle): void {
 
 /** Write `chunks` to the output atomically. Nothing appears at the final name unless everything was written. */
 export function publishFile(out: ResolvedOutput, chunks: readonly Buffer[], force: boolean): void {
-  const dir = walkToParent(out, true)!;
+  let dir: DirHandle;
+  try {
+    dir = walkToParent(out, true)!;
+  } catch (err) {
+    if (err instanceof TtsError) throw err;
+    const e = err as NodeJS.ErrnoException;
+    throw new TtsError('E_OUTPUT_WRITE', `Could not create the directories for ${show(out.display)}: ${e.code ?? e.message}.`, { cause: err });
+  }
   const leaf = out.components[out.components.length - 1]!;
   const tmpName = `${TEMP_PREFIX}${randomBytes(8).toString('hex')}${TEMP_SUFFIX}`;
   let tmpCreated = false;
