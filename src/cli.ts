@@ -11,7 +11,7 @@ const VERSION = (JSON.parse(fs.readFileSync(path.join(PACKAGE_ROOT, 'package.jso
 
 /** Marks an argument that must be read as text even though it starts with '-'. NUL cannot occur in argv. */
 const TEXT_MARK = '\u0000';
-const VALUE_OPTIONS = new Set(['-o', '--output', '-m', '--model', '-f', '--file', '--speaker', '--language', '--max-chars', '--timeout', '--load-timeout', '--threads']);
+const VALUE_OPTIONS = new Set(['-o', '--output', '-m', '--model', '-f', '--file', '--speaker', '--language', '--max-chars', '--timeout', '--load-timeout', '--threads', '--max-memory']);
 /** Options that may be repeated (each adds a directory). */
 const REPEATABLE = new Set(['--base-dir', '--models-dir']);
 const SUBCOMMANDS = new Set(['setup', 'doctor', 'help']);
@@ -106,6 +106,7 @@ function buildProgram(onResult: (code: number) => void): Command {
     .option('--timeout <seconds>', 'time limit for synthesis (default 120)')
     .option('--load-timeout <seconds>', 'time limit for starting the worker and loading the model (default 300)')
     .option('--threads <n>', 'CPU threads for the engine (default: cores, at most 4)')
+    .option('--max-memory <MiB>', "the worker's memory (address space) limit (default 8192)")
     .option('--dry-run', 'check the text, model and output, then stop without synthesizing')
     .option('-q, --quiet', 'print nothing on success')
     .option('--verbose', "show the engine's own messages on stderr")

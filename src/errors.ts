@@ -45,6 +45,7 @@ export const ERROR_CODES = {
   E_MODEL_LICENSE: { exit: EXIT.ENVIRONMENT, meaning: 'the model needs its licence accepted (--accept-model-license)' },
   E_MODEL_DOWNLOAD: { exit: EXIT.ENVIRONMENT, meaning: 'the model is not downloaded and cannot be downloaded now' },
   E_MODEL_LOAD: { exit: EXIT.ENVIRONMENT, meaning: 'the model files could not be loaded' },
+  E_MEMORY_LIMIT: { exit: EXIT.ENVIRONMENT, meaning: "the engine needed more memory than the worker's limit (--max-memory)" },
   E_ENGINE_MISSING: { exit: EXIT.ENVIRONMENT, meaning: 'the Python environment or an engine is not installed (run `tts setup`)' },
   E_PYTHON: { exit: EXIT.ENVIRONMENT, meaning: 'the Python interpreter is missing or not trusted' },
   E_SETUP: { exit: EXIT.ENVIRONMENT, meaning: '`tts setup` could not create the Python environment' },

@@ -31,7 +31,7 @@ from typing import Any, Callable
 
 from . import PROTOCOL_VERSION, __version__
 from .chunking import split_text
-from .engines import Engine, load_engine
+from .engines import Engine, load_engine, memory_error, out_of_memory
 from .errors import BadRequest, WorkerError
 from .stdio import ProtocolStream, take_over_stdout
 
@@ -144,6 +144,7 @@ class Worker:
             "isolated": bool(sys.flags.isolated),
             "cwd": os.getcwd(),
             "modules": sorted(m for m in sys.modules if m in {"sitecustomize", "usercustomize"}),
+            "limits": {name: list(__import__("resource").getrlimit(getattr(__import__("resource"), name))) for name in ("RLIMIT_AS", "RLIMIT_CPU", "RLIMIT_FSIZE", "RLIMIT_NOFILE", "RLIMIT_CORE")},
         }
 
     def handle(self, raw: bytes) -> bool:
@@ -170,6 +171,10 @@ class Worker:
             self.proto.send({"id": req_id, "ok": False, "error": {"code": exc.code, "message": exc.message}})
             return True
         except Exception as exc:  # a bug or an engine failure we did not classify
+            if out_of_memory(exc):
+                err = memory_error()
+                self.proto.send({"id": req_id, "ok": False, "error": {"code": err.code, "message": err.message}})
+                return True
             traceback.print_exc(file=sys.stderr)
             code = "E_SYNTHESIS" if op == "synthesize" else "E_INTERNAL"
             self.proto.send({"id": req_id, "ok": False, "error": {"code": code, "message": f"{type(exc).__name__}: {exc}"[:500]}})
@@ -195,9 +200,47 @@ def _read_line(stream: Any) -> bytes | None:
     return line
 
 
+def apply_limits() -> dict[str, int]:
+    """Resource limits on this process, from the CLI (TTS_WORKER_LIMITS="as_mb,cpu_s,fsize_mb,nofile").
+
+    A runaway model cannot take the machine's memory (address space), spin for ever (CPU seconds), fill the disk
+    (file size) or exhaust descriptors; core dumps are off. Values of 0 leave that limit alone.
+    """
+    import resource
+
+    applied: dict[str, int] = {}
+    raw = os.environ.get("TTS_WORKER_LIMITS", "")
+    try:
+        as_mb, cpu_s, fsize_mb, nofile = (int(x) for x in raw.split(",")) if raw else (0, 0, 0, 0)
+    except ValueError:
+        as_mb = cpu_s = fsize_mb = nofile = 0
+    wanted = {
+        "RLIMIT_CORE": 0,
+        "RLIMIT_AS": as_mb * 1024 * 1024,
+        "RLIMIT_CPU": cpu_s,
+        "RLIMIT_FSIZE": fsize_mb * 1024 * 1024,
+        "RLIMIT_NOFILE": nofile,
+    }
+    for name, value in wanted.items():
+        if value == 0 and name != "RLIMIT_CORE":
+            continue
+        res = getattr(resource, name, None)
+        if res is None:
+            continue
+        soft, hard = resource.getrlimit(res)
+        value = value if hard == resource.RLIM_INFINITY else min(value, hard)
+        try:
+            resource.setrlimit(res, (value, hard if name != "RLIMIT_CPU" else hard))
+            applied[name] = value
+        except (ValueError, OSError):
+            pass
+    return applied
+
+
 def main(argv: list[str] | None = None) -> int:
     # Ctrl-C reaches the whole foreground process group; the CLI owns cancellation, so stay quiet.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    limits = apply_limits()
     proto = take_over_stdout()
     level = logging.DEBUG if os.environ.get("TTS_WORKER_VERBOSE") == "1" else logging.ERROR
     logging.basicConfig(stream=sys.stderr, level=level, format="worker: %(name)s: %(message)s")
@@ -216,6 +259,7 @@ def main(argv: list[str] | None = None) -> int:
             "pid": os.getpid(),
             "executable": sys.executable,
             "isolated": bool(sys.flags.isolated),
+            "limits": limits,
         }
     )
     requests: queue.Queue[bytes | None] = queue.Queue(maxsize=64)

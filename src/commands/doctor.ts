@@ -39,7 +39,15 @@ export interface DoctorReport {
   downloaded_models: string[];
   network: string;
   /** What the worker itself reports: its environment variable names, sys.path and isolation. */
-  worker: { env_keys: string[]; env: Record<string, string>; sys_path: string[]; executable: string; isolated: boolean; startup_hooks: string[] } | null;
+  worker: {
+    env_keys: string[];
+    env: Record<string, string>;
+    sys_path: string[];
+    executable: string;
+    isolated: boolean;
+    startup_hooks: string[];
+    limits: Record<string, [number, number]>;
+  } | null;
   problems: string[];
 }
 
@@ -103,8 +111,15 @@ async function workerReport(interpreter: Interpreter, env: Record<string, string
   let w: Awaited<ReturnType<typeof WorkerClient.start>> | undefined;
   try {
     w = await WorkerClient.start({ interpreter, env });
-    const r = (await w.request('env', {}, 30_000)) as { env: Record<string, string>; sys_path: string[]; executable: string; isolated: boolean; modules: string[] };
-    return { env_keys: Object.keys(r.env).sort(), env: r.env, sys_path: r.sys_path, executable: r.executable, isolated: r.isolated, startup_hooks: r.modules };
+    const r = (await w.request('env', {}, 30_000)) as {
+      env: Record<string, string>;
+      sys_path: string[];
+      executable: string;
+      isolated: boolean;
+      modules: string[];
+      limits: Record<string, [number, number]>;
+    };
+    return { env_keys: Object.keys(r.env).sort(), env: r.env, sys_path: r.sys_path, executable: r.executable, isolated: r.isolated, startup_hooks: r.modules, limits: r.limits };
   } catch (err) {
     problems.push(`the worker did not start: ${err instanceof Error ? err.message : String(err)}`);
     return null;

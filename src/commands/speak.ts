@@ -40,6 +40,12 @@ export const speakOptionsSchema = z.object({
   timeout: seconds('--timeout', 3600).default(120),
   loadTimeout: seconds('--load-timeout', 7200).default(300),
   dryRun: z.boolean().default(false),
+  maxMemory: z.coerce
+    .number({ error: '--max-memory must be a whole number of MiB' })
+    .int({ error: '--max-memory must be a whole number of MiB' })
+    .min(256, { error: '--max-memory must be at least 256 (MiB)' })
+    .max(1_048_576, { error: '--max-memory must be at most 1048576 (MiB)' })
+    .default(8192),
   threads: z.coerce
     .number({ error: '--threads must be a whole number' })
     .int({ error: '--threads must be a whole number' })
@@ -143,7 +149,14 @@ export async function runSpeak(opts: SpeakOptions): Promise<SpeakResult> {
   const spinner = startSpinner(needsNetwork ? `Downloading and loading ${spec.display}` : `Loading ${spec.display}`);
   const worker = await WorkerClient.start({
     interpreter,
-    env: workerEnv({ allowNetwork: needsNetwork, acceptLicense: opts.acceptModelLicense, threads: opts.threads, verbose: logState.verbose || logState.debug }),
+    env: workerEnv({
+      allowNetwork: needsNetwork,
+      acceptLicense: opts.acceptModelLicense,
+      threads: opts.threads,
+      verbose: logState.verbose || logState.debug,
+      memoryMb: opts.maxMemory,
+      cpuSeconds: Math.ceil((opts.loadTimeout + opts.timeout) * (opts.threads ?? 4)) + 60,
+    }),
     onStderr: logState.verbose || logState.debug ? (c) => process.stderr.write(c) : undefined,
   });
   try {

@@ -37,6 +37,7 @@ const WORKER_HINTS: Partial<Record<ErrorCode, string>> = {
   E_MODEL_DOWNLOAD: 'Catalog models are downloaded on first use and need network access; offline, use the embedded voice or a local model folder (-m ./folder).',
   E_ENGINE_MISSING: 'Run `tts setup`.',
   E_MODEL_LOAD: 'Check the model files; `tts doctor` shows what is installed.',
+  E_MEMORY_LIMIT: 'Raise the limit with --max-memory MiB (default 8192).',
 };
 
 const live = new Set<WorkerClient>();

@@ -52,11 +52,18 @@ export interface WorkerEnvOptions {
   acceptLicense: boolean;
   threads?: number;
   verbose?: boolean;
+  /** Address-space limit of the worker, MiB (default 8192). */
+  memoryMb?: number;
+  /** CPU-seconds limit of the worker (default 1 hour per thread). */
+  cpuSeconds?: number;
 }
+
+export const DEFAULT_MEMORY_MB = 8192;
 
 /** The complete environment of the worker. Nothing from the CLI's environment is passed through. */
 export function workerEnv(opts: WorkerEnvOptions): Record<string, string> {
   const data = dataDir();
+  const threads = opts.threads ?? Math.max(1, Math.min(4, availableParallelism()));
   const env: Record<string, string> = {
     PATH: '/usr/bin:/bin',
     LANG: 'C.UTF-8',
@@ -67,8 +74,10 @@ export function workerEnv(opts: WorkerEnvOptions): Record<string, string> {
     XDG_CACHE_HOME: path.join(data, 'cache'),
     NUMBA_CACHE_DIR: path.join(data, 'cache', 'numba'),
     MPLCONFIGDIR: path.join(data, 'cache', 'matplotlib'),
-    OMP_NUM_THREADS: String(opts.threads ?? Math.max(1, Math.min(4, availableParallelism()))),
+    OMP_NUM_THREADS: String(threads),
     TOKENIZERS_PARALLELISM: 'false',
+    // address space MiB, CPU seconds, file size MiB, open files: applied by the worker to itself at start.
+    TTS_WORKER_LIMITS: [opts.memoryMb ?? DEFAULT_MEMORY_MB, opts.cpuSeconds ?? 3600 * threads, 2048, 4096].join(','),
   };
   if (!opts.allowNetwork) {
     env.HF_HUB_OFFLINE = '1';

@@ -16,7 +16,7 @@ let haveCompiler = true;
 
 const WORKER_ENV_ALLOWED = [
   'HF_HOME', 'HF_HUB_OFFLINE', 'HOME', 'LANG', 'LC_ALL', 'MPLCONFIGDIR', 'NUMBA_CACHE_DIR', 'OMP_NUM_THREADS', 'PATH',
-  'TOKENIZERS_PARALLELISM', 'TRANSFORMERS_OFFLINE', 'TTS_HOME', 'XDG_CACHE_HOME',
+  'TOKENIZERS_PARALLELISM', 'TRANSFORMERS_OFFLINE', 'TTS_HOME', 'TTS_WORKER_LIMITS', 'XDG_CACHE_HOME',
 ];
 
 function marker(name: string): string {
@@ -78,13 +78,21 @@ describe('hostile environment', () => {
   it('the worker reports only the allowlisted environment, pinned homes, and a clean sys.path', async () => {
     const r = await execa(process.execPath, [BIN, 'doctor', '--json'], { cwd: sb.work, env, extendEnv: false, reject: false });
     expect(r.exitCode, r.stderr).toBe(0);
-    const report = JSON.parse(r.stdout) as { worker: { env_keys: string[]; env: Record<string, string>; sys_path: string[]; isolated: boolean; startup_hooks: string[] } };
+    const report = JSON.parse(r.stdout) as {
+      worker: { env_keys: string[]; env: Record<string, string>; sys_path: string[]; isolated: boolean; startup_hooks: string[]; limits: Record<string, [number, number]> };
+    };
     const w = report.worker;
     console.log(`hostile env: worker sees ${w.env_keys.length} variables: ${w.env_keys.join(' ')}`);
     expect(w.env_keys).toEqual(WORKER_ENV_ALLOWED);
     expect(w.isolated).toBe(true);
     expect(w.startup_hooks).toEqual([]);
     expect(w.env.PATH).toBe('/usr/bin:/bin');
+    // Resource limits are in force inside the worker: address space, file size, descriptors, no core dumps.
+    expect(w.limits.RLIMIT_AS?.[0]).toBe(8192 * 1024 * 1024);
+    expect(w.limits.RLIMIT_FSIZE?.[0]).toBe(2048 * 1024 * 1024);
+    expect(w.limits.RLIMIT_NOFILE?.[0]).toBe(4096);
+    expect(w.limits.RLIMIT_CORE?.[0]).toBe(0);
+    expect(w.limits.RLIMIT_CPU?.[0]).toBeGreaterThan(0);
     expect(w.env.TTS_HOME).toBe(path.join(sb.root, 'home', '.local', 'share', 'tts-cli', 'models'));
     expect(w.env.HF_HOME).toBe(path.join(sb.root, 'home', '.local', 'share', 'tts-cli', 'hf'));
     for (const p of w.sys_path) {

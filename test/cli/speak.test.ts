@@ -355,3 +355,18 @@ describe('option values', () => {
     });
   }
 });
+
+describe('worker resource limits', () => {
+  it('a memory limit too small for the engine is E_MEMORY_LIMIT (exit 3), not a machine-wide OOM', async () => {
+    const r = await runCli(['Hello', '-o', 'x.wav', '--max-memory', '256'], { cwd: sb.work });
+    expect(r.exitCode).toBe(3);
+    expect(r.stderr).toMatch(/^tts: E_MEMORY_LIMIT: .*--max-memory/);
+    expect(listFiles(sb.work)).toEqual([]);
+  });
+
+  it('the same for Coqui, whose torch cannot even map its libraries', async () => {
+    const r = await runCli(['-m', COQUI_FIXTURE, '--models-dir', path.dirname(COQUI_FIXTURE), 'Hello', '-o', 'x.wav', '--max-memory', '300'], { cwd: sb.work });
+    expect(r.exitCode).toBe(3);
+    expect(r.stderr).toMatch(/^tts: E_MEMORY_LIMIT: /);
+  });
+});

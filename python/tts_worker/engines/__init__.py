@@ -23,8 +23,31 @@ class Engine(Protocol):
     def synthesize(self, text: str, speaker: str | None = None, language: str | None = None) -> Iterator[bytes]: ...
 
 
+def out_of_memory(exc: BaseException) -> bool:
+    """MemoryError, or a C++ allocation failure surfacing through an import or onnxruntime."""
+    text = str(exc)
+    return isinstance(exc, MemoryError) or any(s in text for s in ("bad_alloc", "Cannot allocate memory", "failed to map segment"))
+
+
+def memory_error() -> WorkerError:
+    return WorkerError("E_MEMORY_LIMIT", "the engine ran out of memory under the worker's limit")
+
+
 def load_engine(request: dict[str, Any]) -> Engine:
     """Load the engine a ``load`` request names. Heavy imports happen here, not at worker start."""
+    try:
+        return _load_engine(request)
+    except WorkerError as exc:
+        if out_of_memory(exc):
+            raise memory_error() from exc
+        raise
+    except BaseException as exc:
+        if out_of_memory(exc):
+            raise memory_error() from exc
+        raise
+
+
+def _load_engine(request: dict[str, Any]) -> Engine:
     engine = request.get("engine")
     if engine == "piper":
         from .piper_engine import PiperEngine

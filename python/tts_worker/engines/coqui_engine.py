@@ -114,7 +114,7 @@ class CoquiEngine:
             torch.set_num_threads(max(1, int(os.environ.get("OMP_NUM_THREADS", "1") or 1)))
             from TTS.api import TTS
         except ImportError as exc:
-            raise WorkerError("E_ENGINE_MISSING", f"coqui-tts cannot be imported ({exc}); run `tts setup`") from exc
+            raise WorkerError("E_ENGINE_MISSING", f"coqui-tts cannot be imported ({exc})") from exc
         if kind == "folder":
             folder = Path(model)
             config = folder / "config.json"

@@ -20,7 +20,7 @@ def voice_files(name: str) -> tuple[Path, Path]:
     try:
         mod = importlib.import_module(package)
     except ImportError as exc:
-        raise WorkerError("E_ENGINE_MISSING", f"voice package {package} is not installed ({exc}); run `tts setup`") from exc
+        raise WorkerError("E_ENGINE_MISSING", f"voice package {package} is not installed ({exc})") from exc
     model_path: Callable[[], Path] = getattr(mod, "model_path")
     config_path: Callable[[], Path] = getattr(mod, "config_path")
     return Path(model_path()), Path(config_path())
@@ -42,7 +42,7 @@ class PiperEngine:
         try:
             from piper import PiperVoice
         except ImportError as exc:
-            raise WorkerError("E_ENGINE_MISSING", f"piper-tts is not installed ({exc}); run `tts setup`") from exc
+            raise WorkerError("E_ENGINE_MISSING", f"piper-tts is not installed ({exc})") from exc
         try:
             voice = PiperVoice.load(model_path, config_path=config_path)
         except Exception as exc:  # onnxruntime raises its own exception types
