@@ -195,3 +195,68 @@ def test_coqui_refuses_text_without_known_characters_and_checks_language(tmp_pat
     finally:
         w.proc.kill()
         w.proc.wait()
+
+
+@pytest.mark.slow
+def test_pickle_canary_checkpoint_never_runs_code(tmp_path: Path, coqui_model: Path) -> None:
+    """A checkpoint whose unpickling would run a command is refused, and the command never runs."""
+    import shutil
+    import subprocess
+    import sys
+
+    evil = tmp_path / "evil-model"
+    evil.mkdir()
+    shutil.copy(coqui_model / "config.json", evil / "config.json")
+    canary = tmp_path / "CANARY"
+    maker = (
+        "import os, sys, torch\n"
+        "class Evil:\n"
+        "    def __reduce__(self):\n"
+        f"        return (os.system, ('touch {canary}',))\n"
+        f"torch.save({{'model': Evil()}}, {str(evil / 'model.pth')!r})\n"
+    )
+    subprocess.run([sys.executable, "-c", maker], check=True)
+    assert not canary.exists()
+    work = tmp_path / "work"
+    work.mkdir()
+    w = WorkerProc(work)
+    try:
+        reply = w.call({"id": "1", "op": "load", "engine": "coqui", "kind": "folder", "model": str(evil)})
+        assert reply["ok"] is False
+        assert reply["error"]["code"] == "E_MODEL_LOAD"
+        assert not canary.exists(), "the pickled command ran"
+        assert w.call({"id": "2", "op": "ping"})["ok"] is True
+    finally:
+        w.proc.kill()
+        w.proc.wait()
+    assert not canary.exists()
+
+
+@pytest.mark.slow
+def test_weights_only_false_is_refused_not_obeyed(tmp_path: Path) -> None:
+    """Coqui code that asks for weights_only=False (bark does) gets a refusal, not an unpickler."""
+    import torch
+
+    from tts_worker.engines.coqui_engine import _enforce_weights_only
+    from tts_worker.errors import WorkerError
+
+    canary = tmp_path / "CANARY"
+
+    class Evil:
+        def __reduce__(self):  # type: ignore[no-untyped-def]
+            return (os.system, (f"touch {canary}",))
+
+    path = tmp_path / "evil.pth"
+    torch.save({"x": Evil()}, str(path))
+    original = torch.load
+    try:
+        _enforce_weights_only(torch)
+        with pytest.raises(WorkerError) as info:
+            torch.load(str(path), weights_only=False)
+        assert info.value.code == "E_MODEL_LOAD"
+        with pytest.raises(WorkerError):
+            torch.load(str(path))
+        assert torch.load is not original
+    finally:
+        torch.load = original
+    assert not canary.exists()

@@ -27,6 +27,28 @@ from ..errors import WorkerError
 CHECKPOINT_NAMES = ("model.pth", "model_file.pth", "best_model.pth", "checkpoint.pth", "model.pt")
 
 
+def _enforce_weights_only(torch: Any) -> None:
+    """Every checkpoint is loaded with torch.load(weights_only=True): tensors and plain containers, never pickled
+    code. A caller asking for weights_only=False is refused rather than obeyed (no fallback)."""
+    original = torch.load
+    if getattr(original, "_tts_safe", False):
+        return
+
+    def safe_load(*args: Any, **kwargs: Any) -> Any:
+        if kwargs.get("weights_only") is False:
+            raise WorkerError("E_MODEL_LOAD", "refusing to load a checkpoint with weights_only=False (it could run code)")
+        kwargs["weights_only"] = True
+        try:
+            return original(*args, **kwargs)
+        except Exception as exc:
+            if type(exc).__name__ == "UnpicklingError":
+                raise WorkerError("E_MODEL_LOAD", f"the checkpoint holds objects other than weights; refusing to load it ({str(exc).splitlines()[0][:200]})") from exc
+            raise
+
+    safe_load._tts_safe = True  # type: ignore[attr-defined]
+    torch.load = safe_load
+
+
 def _no_prompt(*_args: object, **_kwargs: object) -> str:
     raise WorkerError(
         "E_MODEL_LICENSE",
@@ -112,6 +134,7 @@ class CoquiEngine:
             import torch
 
             torch.set_num_threads(max(1, int(os.environ.get("OMP_NUM_THREADS", "1") or 1)))
+            _enforce_weights_only(torch)
             from TTS.api import TTS
         except ImportError as exc:
             raise WorkerError("E_ENGINE_MISSING", f"coqui-tts cannot be imported ({exc})") from exc
