@@ -5,6 +5,7 @@ import path from 'node:path';
 import { availableParallelism } from 'node:os';
 import { TtsError, show } from '../errors.js';
 import { VENV_DIR, VENV_PYTHON, dataDir, modelsHome } from '../paths.js';
+import { checkAllowedDir } from '../audio/base-dirs.js';
 
 export interface Interpreter {
   /** The path we execute (inside the venv, so Python finds the venv's site-packages). */
@@ -88,6 +89,13 @@ export function workerEnv(opts: WorkerEnvOptions): Record<string, string> {
   return env;
 }
 
+/**
+ * Create the data directories (0700) and check the data directory the way allowed directories are checked:
+ * models are loaded from it, so a data directory that others can write (say XDG_DATA_HOME pointed at a shared
+ * folder) is refused.
+ */
 export function ensureDataDirs(): void {
   for (const d of [dataDir(), modelsHome(), path.join(modelsHome(), 'tts'), path.join(dataDir(), 'cache')]) fse.ensureDirSync(d, 0o700);
+  // The folder holding the data directory counts too: in a non-sticky shared folder others could swap ours.
+  for (const d of [path.dirname(dataDir()), dataDir(), modelsHome()]) checkAllowedDir(d, 'data directory');
 }

@@ -113,3 +113,20 @@ describe('hostile environment', () => {
     expect(found.filter((f) => !/^ldpreload-node/.test(f))).toEqual([]);
   });
 });
+
+describe('hostile data directory', () => {
+  it('XDG_DATA_HOME pointing at a world-writable folder is refused before any model loads from it', async () => {
+    const shared = path.join(sb.root, 'shared-data');
+    fs.mkdirSync(shared);
+    fs.chmodSync(shared, 0o777);
+    const r = await execa(process.execPath, [BIN, 'Hello', '-o', 'y.wav'], {
+      cwd: sb.work,
+      env: { ...baseEnv(path.join(sb.root, 'home')), XDG_DATA_HOME: shared },
+      extendEnv: false,
+      reject: false,
+    });
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toMatch(/^tts: E_BASE_INSECURE: The data directory .* writable by group or others/);
+    expect(fs.existsSync(path.join(sb.work, 'y.wav'))).toBe(false);
+  });
+});

@@ -13,7 +13,7 @@ interface Row {
   n: string;
   args: (b: string, o: string, e: string) => string[];
   setup?: (b: string, o: string, e: string) => void;
-  input?: string;
+  input?: string | Buffer;
   code: string;
   exit?: number;
 }
@@ -125,6 +125,8 @@ const REJECTED: Row[] = [
   { n: '38d unknown catalog id', args: () => ['-m', 'tts_models/multilingual/multi-dataset/xtts_v3', '-o', 'x.wav'], code: 'E_MODEL_UNKNOWN' },
   { n: '41 10,001 code points', args: () => ['-o', 'x.wav', '--', 'a'.repeat(10_001)], code: 'E_TEXT_TOO_LONG' },
   { n: '44 NUL in text (stdin)', args: () => ['-o', 'x.wav'], input: 'hello\u0000world', code: 'E_TEXT_ENCODING' },
+  { n: '44b invalid UTF-8 (stdin)', args: () => ['-o', 'x.wav'], input: Buffer.from([0x63, 0x61, 0x66, 0xe9, 0x20, 0x6f]), code: 'E_TEXT_ENCODING' },
+  { n: '44c a lone surrogate, CESU-encoded (stdin)', args: () => ['-o', 'x.wav'], input: Buffer.from([0x61, 0xed, 0xa0, 0x80]), code: 'E_TEXT_ENCODING' },
   {
     n: '45 --file naming a FIFO',
     setup: (b) => execFileSync('mkfifo', [path.join(b, 'in.fifo')]),
