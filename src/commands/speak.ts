@@ -147,19 +147,20 @@ export async function runSpeak(opts: SpeakOptions): Promise<SpeakResult> {
   ensureDataDirs();
   verbose(`worker: starting ${interpreter.path} -I -m tts_worker`);
   const spinner = startSpinner(needsNetwork ? `Downloading and loading ${spec.display}` : `Loading ${spec.display}`);
-  const worker = await WorkerClient.start({
-    interpreter,
-    env: workerEnv({
-      allowNetwork: needsNetwork,
-      acceptLicense: opts.acceptModelLicense,
-      threads: opts.threads,
-      verbose: logState.verbose || logState.debug,
-      memoryMb: opts.maxMemory,
-      cpuSeconds: Math.ceil((opts.loadTimeout + opts.timeout) * (opts.threads ?? 4)) + 60,
-    }),
-    onStderr: logState.verbose || logState.debug ? (c) => process.stderr.write(c) : undefined,
-  });
+  let worker: Awaited<ReturnType<typeof WorkerClient.start>> | undefined;
   try {
+    worker = await WorkerClient.start({
+      interpreter,
+      env: workerEnv({
+        allowNetwork: needsNetwork,
+        acceptLicense: opts.acceptModelLicense,
+        threads: opts.threads,
+        verbose: logState.verbose || logState.debug,
+        memoryMb: opts.maxMemory,
+        cpuSeconds: Math.ceil((opts.loadTimeout + opts.timeout) * (opts.threads ?? 4)) + 60,
+      }),
+      onStderr: logState.verbose || logState.debug ? (c) => process.stderr.write(c) : undefined,
+    });
     const ready = await worker.load({ engine: spec.engine, kind: spec.kind, model: spec.model, allow_download: needsNetwork, accept_license: opts.acceptModelLicense }, opts.loadTimeout * 1000);
     verbose(`worker ${worker.pid}: ${ready.engine} ${ready.model} loaded in ${ready.load_ms} ms, ${ready.sample_rate} Hz`);
     spinner.text(`Synthesizing with ${spec.display}`);
@@ -184,8 +185,9 @@ export async function runSpeak(opts: SpeakOptions): Promise<SpeakResult> {
       bytes: header.length + pcm.length,
     };
   } finally {
+    // Also when the worker failed to start: a running spinner would keep the process alive.
     spinner.stop();
-    await worker.close();
+    await worker?.close();
   }
 }
 

@@ -87,6 +87,14 @@ describe('spinner', () => {
     expect(r.output.length).toBeLessThan(500);
   });
 
+  it('an error while the spinner runs ends the run at once (the spinner must not keep the process alive)', async () => {
+    const r = await onPty(['Hello there', '-o', 'tty.wav', '--max-memory', '256'], 60, 80, { CI: undefined });
+    expect(r.exit).toBe(3);
+    expect(r.output).toContain('E_MEMORY_LIMIT');
+    expect(r.seconds).toBeLessThan(30);
+    expect(listFiles(sb.work)).toEqual([]);
+  });
+
   it('with --quiet: nothing at all', async () => {
     const r = await onPty(['Hello there', '-o', 'tty.wav', '-q'], 60, 80, { CI: undefined });
     expect(r.exit).toBe(0);
