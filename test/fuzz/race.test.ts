@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { resolveOutput } from '../../src/audio/output-path.js';
 import { publishFile } from '../../src/audio/publish.js';
 import { checkAllowedDir } from '../../src/audio/base-dirs.js';
@@ -29,7 +29,7 @@ import os, sys, time
 B, O = sys.argv[1], sys.argv[2]
 sub, keep = os.path.join(B, "sub"), os.path.join(B, "sub.real")
 swaps = 0
-while not os.path.exists(os.path.join(B, "STOP")):
+while os.path.isdir(B) and not os.path.exists(os.path.join(B, "STOP")):
     try:
         os.rename(sub, keep)
         os.symlink(O, sub)
@@ -51,6 +51,11 @@ describe('symlink swap race', () => {
     let written = 0;
     let refused = 0;
     const codes = new Map<string, number>();
+    const stopAttacker = setTimeout(() => attacker.kill('SIGKILL'), 600_000); // never outlive a failed test
+    stopAttacker.unref();
+    onTestFinished(() => {
+      if (attacker.exitCode === null) attacker.kill('SIGKILL');
+    });
     for (let i = 0; i < N; i++) {
       try {
         publishFile(resolveOutput(`sub/x-${i}.wav`, [base]), [Buffer.from('RIFF....WAVE')], false);
