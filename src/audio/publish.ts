@@ -144,10 +144,23 @@ export function writeAll(fd: number, buf: Buffer): void {
   }
 }
 
-const STALE_TEMP = /^\.tts-[0-9a-f]{16}\.tmp$/;
+// Temporary names carry the writer's PID: `.tts-<pid>-<16 hex>.tmp`. (`.tts-<16 hex>.tmp` is the older form.)
+const STALE_TEMP = /^\.tts-(?:(\d+)-)?[0-9a-f]{16}\.tmp$/;
 const STALE_AFTER_MS = 10 * 60 * 1000;
 
-/** Remove temporary files that a killed run left behind (older than 10 minutes, regular files only). */
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM'; // alive, but not ours
+  }
+}
+
+/**
+ * Remove temporary files that a killed run left behind: at once when the PID in the name is no longer running
+ * (a kill -9 of a streaming run), else after 10 minutes (a PID reused by another process). Regular files only.
+ */
 function sweepStaleTemps(dir: DirHandle): void {
   let names: string[];
   try {
@@ -157,70 +170,149 @@ function sweepStaleTemps(dir: DirHandle): void {
   }
   const cutoff = Date.now() - STALE_AFTER_MS;
   for (const name of names) {
-    if (!STALE_TEMP.test(name)) continue;
+    const m = STALE_TEMP.exec(name);
+    if (!m) continue;
     try {
       const st = fs.lstatSync(dir.at(name));
-      if (st.isFile() && st.mtimeMs < cutoff) fs.unlinkSync(dir.at(name));
+      const ownerGone = m[1] !== undefined && Number(m[1]) !== process.pid && !processAlive(Number(m[1]));
+      if (st.isFile() && (ownerGone || st.mtimeMs < cutoff)) fs.unlinkSync(dir.at(name));
     } catch {
       /* raced with another run: fine */
     }
   }
 }
 
+/**
+ * An output being written: a private temporary file (O_EXCL, 0600) next to the target, in a directory pinned by
+ * its descriptor. Audio is appended as it arrives, so memory is bounded by the piece, not the whole output;
+ * `commit()` makes it appear at the final name in one step; `abort()` removes it. Nothing appears at the final
+ * name unless everything was written.
+ */
+export class StagedFile {
+  private fd: number | undefined;
+  private done = false;
+  bytes = 0;
+
+  private constructor(
+    private readonly out: ResolvedOutput,
+    private readonly dir: DirHandle,
+    private readonly tmpName: string,
+    private readonly force: boolean,
+  ) {}
+
+  static open(out: ResolvedOutput, force: boolean): StagedFile {
+    let dir: DirHandle;
+    try {
+      dir = walkToParent(out, true)!;
+    } catch (err) {
+      if (err instanceof TtsError) throw err;
+      const e = err as NodeJS.ErrnoException;
+      throw new TtsError('E_OUTPUT_WRITE', `Could not create the directories for ${show(out.display)}: ${e.code ?? e.message}.`, { cause: err });
+    }
+    const staged = new StagedFile(out, dir, `${TEMP_PREFIX}${process.pid}-${randomBytes(8).toString('hex')}${TEMP_SUFFIX}`, force);
+    try {
+      sweepStaleTemps(dir);
+      checkLeaf(dir, out, force);
+      staged.fd = fs.openSync(dir.at(staged.tmpName), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
+    } catch (err) {
+      staged.abort();
+      throw staged.wrap(err);
+    }
+    return staged;
+  }
+
+  private wrap(err: unknown): TtsError {
+    if (err instanceof TtsError) return err;
+    const e = err as NodeJS.ErrnoException;
+    return new TtsError('E_OUTPUT_WRITE', `Could not write ${show(this.out.display)}: ${e.code ?? e.message}.`, { cause: err });
+  }
+
+  /** Append bytes (a write error such as ENOSPC removes the temporary file and throws). */
+  write(buf: Buffer): void {
+    if (this.fd === undefined) throw new Error('StagedFile: write after close');
+    try {
+      writeAll(this.fd, buf);
+      this.bytes += buf.length;
+    } catch (err) {
+      this.abort();
+      throw this.wrap(err);
+    }
+  }
+
+  /** Overwrite bytes already written (the WAV header, once the sizes are known). */
+  patch(buf: Buffer, position: number): void {
+    if (this.fd === undefined) throw new Error('StagedFile: patch after close');
+    try {
+      let off = 0;
+      while (off < buf.length) off += fs.writeSync(this.fd, buf, off, buf.length - off, position + off);
+    } catch (err) {
+      this.abort();
+      throw this.wrap(err);
+    }
+  }
+
+  /** fsync, publish at the final name (link: no clobber; rename with --force), fsync the directory. */
+  commit(): void {
+    if (this.fd === undefined || this.done) throw new Error('StagedFile: commit after close');
+    const leaf = this.out.components[this.out.components.length - 1]!;
+    try {
+      fs.fchmodSync(this.fd, 0o666 & ~process.umask());
+      fs.fsyncSync(this.fd);
+      fs.closeSync(this.fd);
+      this.fd = undefined;
+      if (this.force) {
+        fs.renameSync(this.dir.at(this.tmpName), this.dir.at(leaf));
+      } else {
+        try {
+          fs.linkSync(this.dir.at(this.tmpName), this.dir.at(leaf));
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code === 'EEXIST') {
+            throw new TtsError('E_PATH_EXISTS', `Output ${show(this.out.display)} appeared while synthesizing; left untouched.`, {
+              hint: 'Pass --force to replace it.',
+            });
+          }
+          throw err;
+        }
+        fs.unlinkSync(this.dir.at(this.tmpName));
+      }
+      this.done = true;
+      fs.fsyncSync(this.dir.fd);
+      this.dir.close();
+    } catch (err) {
+      this.abort();
+      throw this.wrap(err);
+    }
+  }
+
+  /** Remove the temporary file; safe to call more than once and after commit. */
+  abort(): void {
+    if (this.fd !== undefined) {
+      try {
+        fs.closeSync(this.fd);
+      } catch {
+        /* already closed */
+      }
+      this.fd = undefined;
+    }
+    if (!this.done) {
+      this.done = true;
+      try {
+        fs.unlinkSync(this.dir.at(this.tmpName));
+      } catch {
+        /* not created, or already gone: the startup sweep removes leftovers */
+      }
+      try {
+        this.dir.close();
+      } catch {
+        /* closed */
+      }
+    }
+  }
+}
+
 /** Write `chunks` to the output atomically. Nothing appears at the final name unless everything was written. */
 export function publishFile(out: ResolvedOutput, chunks: readonly Buffer[], force: boolean): void {
-  let dir: DirHandle;
-  try {
-    dir = walkToParent(out, true)!;
-  } catch (err) {
-    if (err instanceof TtsError) throw err;
-    const e = err as NodeJS.ErrnoException;
-    throw new TtsError('E_OUTPUT_WRITE', `Could not create the directories for ${show(out.display)}: ${e.code ?? e.message}.`, { cause: err });
-  }
-  const leaf = out.components[out.components.length - 1]!;
-  const tmpName = `${TEMP_PREFIX}${randomBytes(8).toString('hex')}${TEMP_SUFFIX}`;
-  let tmpCreated = false;
-  try {
-    sweepStaleTemps(dir);
-    checkLeaf(dir, out, force);
-    const fd = fs.openSync(dir.at(tmpName), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
-    tmpCreated = true;
-    try {
-      for (const c of chunks) writeAll(fd, c);
-      fs.fchmodSync(fd, 0o666 & ~process.umask());
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
-    if (force) {
-      fs.renameSync(dir.at(tmpName), dir.at(leaf));
-    } else {
-      try {
-        fs.linkSync(dir.at(tmpName), dir.at(leaf));
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'EEXIST') {
-          throw new TtsError('E_PATH_EXISTS', `Output ${show(out.display)} appeared while synthesizing; left untouched.`, {
-            hint: 'Pass --force to replace it.',
-          });
-        }
-        throw err;
-      }
-      fs.unlinkSync(dir.at(tmpName));
-    }
-    tmpCreated = false;
-    fs.fsyncSync(dir.fd);
-  } catch (err) {
-    if (tmpCreated) {
-      try {
-        fs.unlinkSync(dir.at(tmpName));
-      } catch {
-        /* best effort: the startup sweep removes leftovers */
-      }
-    }
-    if (err instanceof TtsError) throw err;
-    const e = err as NodeJS.ErrnoException;
-    throw new TtsError('E_OUTPUT_WRITE', `Could not write ${show(out.display)}: ${e.code ?? e.message}.`, { cause: err });
-  } finally {
-    dir.close();
-  }
+  const staged = StagedFile.open(out, force);
+  for (const c of chunks) staged.write(c);
+  staged.commit();
 }

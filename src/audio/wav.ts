@@ -8,14 +8,18 @@ export interface PcmFormat {
 }
 
 export const HEADER_BYTES = 44;
+/** A RIFF size field is 32 bits: the most PCM one WAV file can describe. */
+export const MAX_WAV_DATA = 0xffffffff - 36;
+/** Size fields of a WAV whose length is unknown when the header is written (a pipe): the streaming convention. */
+export const UNKNOWN_SIZE = 0xffffffff;
 
-/** The canonical 44-byte header for `dataBytes` of PCM. Sizes are exact. */
-export function wavHeader(format: PcmFormat, dataBytes: number): Buffer {
+/** The canonical 44-byte header for `dataBytes` of PCM; `null` writes the sizes as unknown (0xFFFFFFFF). */
+export function wavHeader(format: PcmFormat, dataBytes: number | null): Buffer {
   const { sampleRate, channels, bitsPerSample } = format;
   const blockAlign = (channels * bitsPerSample) / 8;
   const h = Buffer.alloc(HEADER_BYTES);
   h.write('RIFF', 0, 'ascii');
-  h.writeUInt32LE(Math.min(36 + dataBytes, 0xffffffff), 4);
+  h.writeUInt32LE(dataBytes === null ? UNKNOWN_SIZE : Math.min(36 + dataBytes, 0xffffffff), 4);
   h.write('WAVE', 8, 'ascii');
   h.write('fmt ', 12, 'ascii');
   h.writeUInt32LE(16, 16);
@@ -26,7 +30,7 @@ export function wavHeader(format: PcmFormat, dataBytes: number): Buffer {
   h.writeUInt16LE(blockAlign, 32);
   h.writeUInt16LE(bitsPerSample, 34);
   h.write('data', 36, 'ascii');
-  h.writeUInt32LE(Math.min(dataBytes, 0xffffffff), 40);
+  h.writeUInt32LE(dataBytes === null ? UNKNOWN_SIZE : Math.min(dataBytes, 0xffffffff), 40);
   return h;
 }
 

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { baseEnv, listFiles, sandbox } from '../support/cli.js';
+import { baseEnv, listFiles, runCli, sandbox } from '../support/cli.js';
 import { BIN, ROOT } from '../support/paths.js';
 import { alive, eventually } from '../support/process.js';
 
@@ -127,6 +127,12 @@ describe('signals', () => {
     await run.child;
     expect(await eventually(() => !alive(workerPid), 5000)).toBe(true);
     expect(fs.existsSync(workdir)).toBe(false);
-    expect(listFiles(sb.work)).toEqual([]);
+    // Audio streams into a hidden temporary file: nothing at the final name, and the next run here sweeps the
+    // orphan at once (its writer's PID is in its name and no longer runs).
+    expect(fs.existsSync(path.join(sb.work, 'long.wav'))).toBe(false);
+    for (const f of listFiles(sb.work)) expect(f).toMatch(/^\.tts-\d+-[0-9a-f]{16}\.tmp$/);
+    const next = await runCli(['Next run.', '-o', 'next.wav'], { cwd: sb.work });
+    expect(next.exitCode, next.stderr).toBe(0);
+    expect(listFiles(sb.work)).toEqual(['next.wav']);
   });
 });

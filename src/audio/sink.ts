@@ -1,0 +1,165 @@
+// Where synthesized audio goes, piece by piece: a staged file published atomically, or stdout.
+// Audio is written as it arrives, so memory is bounded by the piece (a sentence), not by the whole output.
+import fs from 'node:fs';
+import { TtsError, show } from '../errors.js';
+import type { ResolvedOutput } from './output-path.js';
+import { StagedFile } from './publish.js';
+import { HEADER_BYTES, MAX_WAV_DATA, wavHeader, type PcmFormat } from './wav.js';
+
+export interface AudioSink {
+  /** Called once, before the first write. */
+  start(format: PcmFormat): Promise<void>;
+  write(pcm: Buffer): Promise<void>;
+  finish(): Promise<void>;
+  /** Drop what was written (files) or stop writing (stdout). Safe to call more than once. */
+  abort(): void;
+  /** True once the reader of stdout went away (EPIPE): stop synthesizing, quietly. */
+  readonly gone: boolean;
+  /** Bytes of PCM written so far. */
+  readonly dataBytes: number;
+}
+
+function tooLarge(what: string): TtsError {
+  return new TtsError('E_OUTPUT_TOO_LARGE', `The audio for ${what} would exceed the 4 GiB a WAV file can hold.`, {
+    hint: 'Split the text (tts batch --split paragraph), or stream it: -o - or --raw.',
+  });
+}
+
+/** A WAV file: header placeholder, PCM appended, sizes patched, published atomically at finish(). */
+export class FileSink implements AudioSink {
+  private staged: StagedFile | undefined;
+  private format: PcmFormat | undefined;
+  dataBytes = 0;
+  readonly gone = false;
+
+  constructor(
+    private readonly out: ResolvedOutput,
+    private readonly force: boolean,
+  ) {}
+
+  async start(format: PcmFormat): Promise<void> {
+    this.format = format;
+    this.staged = StagedFile.open(this.out, this.force);
+    this.staged.write(wavHeader(format, 0));
+  }
+
+  async write(pcm: Buffer): Promise<void> {
+    if (this.dataBytes + pcm.length > MAX_WAV_DATA) {
+      this.abort();
+      throw tooLarge(show(this.out.display));
+    }
+    this.staged!.write(pcm);
+    this.dataBytes += pcm.length;
+  }
+
+  async finish(): Promise<void> {
+    this.staged!.patch(wavHeader(this.format!, this.dataBytes), 0);
+    this.staged!.commit();
+  }
+
+  abort(): void {
+    this.staged?.abort();
+  }
+}
+
+type StdoutKind = { seekable: true; position: number } | { seekable: false };
+
+/**
+ * What stdout is: a regular file we may patch (`> out.wav`: exact sizes, byte-identical to -o out.wav), or
+ * anything else (a pipe, a socket, a file opened for appending): sizes are written as unknown (0xFFFFFFFF),
+ * the convention ffmpeg, sox and libsndfile read to the end of the stream.
+ */
+function stdoutKind(): StdoutKind {
+  try {
+    const st = fs.fstatSync(1);
+    if (!st.isFile()) return { seekable: false };
+    const info = fs.readFileSync('/proc/self/fdinfo/1', 'utf8');
+    const flags = Number.parseInt(/^flags:\s*([0-7]+)/m.exec(info)?.[1] ?? '0', 8);
+    const pos = Number.parseInt(/^pos:\s*(\d+)/m.exec(info)?.[1] ?? '-1', 10);
+    const O_APPEND = 0o2000;
+    if (flags & O_APPEND || pos < 0) return { seekable: false };
+    return { seekable: true, position: pos };
+  } catch {
+    return { seekable: false };
+  }
+}
+
+/** WAV (or raw s16le with `raw`) on stdout. Nothing else is ever written to stdout. */
+export class StdoutSink implements AudioSink {
+  gone = false;
+  dataBytes = 0;
+  private format: PcmFormat | undefined;
+  private readonly kind = stdoutKind();
+  private failure: TtsError | undefined;
+
+  constructor(private readonly raw: boolean) {
+    // A reader that exits early (`| head -c 100`) is not our failure: stop quietly. The listener stays for the
+    // life of the process, because an EPIPE 'error' event can arrive after the write callback.
+    process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EPIPE') this.gone = true;
+      else this.failure ??= new TtsError('E_OUTPUT_WRITE', `Could not write audio to stdout: ${err.code ?? err.message}.`);
+    });
+  }
+
+  private writeOut(buf: Buffer): Promise<void> {
+    if (this.gone) return Promise.resolve();
+    if (this.failure) return Promise.reject(this.failure);
+    if (this.kind.seekable) {
+      try {
+        let off = 0;
+        while (off < buf.length) off += fs.writeSync(1, buf, off, buf.length - off);
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === 'EPIPE') this.gone = true;
+        else return Promise.reject(new TtsError('E_OUTPUT_WRITE', `Could not write audio to stdout: ${code ?? String(err)}.`));
+      }
+      return Promise.resolve();
+    }
+    return new Promise((resolve, reject) => {
+      const ok = process.stdout.write(buf, (err) => {
+        if (err && (err as NodeJS.ErrnoException).code === 'EPIPE') this.gone = true;
+        else if (err) this.failure ??= new TtsError('E_OUTPUT_WRITE', `Could not write audio to stdout: ${(err as NodeJS.ErrnoException).code ?? err.message}.`);
+        if (!ok) return; // wait for 'drain' below
+        if (this.failure) reject(this.failure);
+        else resolve();
+      });
+      if (!ok) {
+        // Backpressure: the reader is slower than synthesis. Wait, so memory stays bounded by one piece.
+        const done = () => {
+          process.stdout.off('drain', done);
+          process.stdout.off('close', done);
+          if (this.failure) reject(this.failure);
+          else resolve();
+        };
+        process.stdout.once('drain', done);
+        process.stdout.once('close', done);
+      }
+    });
+  }
+
+  async start(format: PcmFormat): Promise<void> {
+    this.format = format;
+    if (!this.raw) await this.writeOut(wavHeader(format, this.kind.seekable ? 0 : null));
+  }
+
+  async write(pcm: Buffer): Promise<void> {
+    if (!this.raw && this.kind.seekable && this.dataBytes + pcm.length > MAX_WAV_DATA) throw tooLarge('stdout');
+    await this.writeOut(pcm);
+    this.dataBytes += pcm.length;
+  }
+
+  async finish(): Promise<void> {
+    if (this.raw || !this.kind.seekable || this.gone) return;
+    // stdout is a regular file we were writing from `position`: now the sizes are known.
+    const header = wavHeader(this.format!, this.dataBytes);
+    try {
+      fs.writeSync(1, header, 0, HEADER_BYTES, this.kind.position);
+    } catch (err) {
+      throw new TtsError('E_OUTPUT_WRITE', `Could not finish the WAV header on stdout: ${(err as NodeJS.ErrnoException).code ?? String(err)}.`);
+    }
+  }
+
+  abort(): void {
+    /* what reached stdout cannot be taken back; the exit status says it is incomplete */
+  }
+}
