@@ -2,8 +2,14 @@
 import fs from 'node:fs';
 import { TtsError, show } from './errors.js';
 
+/** Text given on the command line, and each line of a batch or of --lines: one request (SECURITY.md R13). */
 export const DEFAULT_MAX_CHARS = 10_000;
-export const HARD_MAX_CHARS = 100_000;
+/**
+ * Long text from a file or stdin. It is spoken sentence by sentence, so memory for audio is bounded by a sentence;
+ * the text itself is held (about 2 bytes per character). 2,000,000 characters is a long novel (~40 hours of speech).
+ */
+export const DEFAULT_MAX_LONG_CHARS = 2_000_000;
+export const HARD_MAX_CHARS = 10_000_000;
 
 /** Bytes read at most for a limit in code points: 4 UTF-8 bytes per code point, plus a BOM. */
 export function byteCap(maxChars: number): number {
@@ -91,33 +97,106 @@ function tooLong(source: string, maxChars: number): TtsError {
   });
 }
 
+/** Collects chunks up to a byte cap, so a small input never costs the cap's worth of memory. */
+class CappedBuffer {
+  private chunks: Buffer[] = [];
+  total = 0;
+  constructor(readonly cap: number) {}
+  /** How many bytes the next read may ask for: never more than cap + 1 in all. */
+  room(): number {
+    return Math.min(65_536, this.cap + 1 - this.total);
+  }
+  add(chunk: Buffer): void {
+    this.chunks.push(chunk);
+    this.total += chunk.length;
+  }
+  get over(): boolean {
+    return this.total > this.cap;
+  }
+  concat(): Buffer {
+    return Buffer.concat(this.chunks, this.total);
+  }
+}
+
 /**
  * Read stdin to EOF, but never more than the cap + 1 bytes: each read asks only for what is still allowed, so an
  * endless producer (`yes |`, /dev/zero) costs at most cap + 1 bytes. Reads run on libuv's thread pool, so Ctrl-C
  * is still handled while waiting for input.
  */
 export async function readStdin(maxChars: number): Promise<string> {
-  const cap = byteCap(maxChars);
-  const buf = Buffer.alloc(cap + 1);
-  let total = 0;
+  const acc = new CappedBuffer(byteCap(maxChars));
+  for (;;) {
+    const chunk = await readChunk(acc.room());
+    if (chunk === null) break;
+    acc.add(chunk);
+    if (acc.over) throw tooLong('stdin', maxChars);
+  }
+  return decode(acc.concat(), 'stdin');
+}
+
+/** One read from stdin of at most `size` bytes; null at EOF. */
+async function readChunk(size: number): Promise<Buffer | null> {
+  const buf = Buffer.allocUnsafe(Math.max(1, size));
   for (;;) {
     let n: number;
     try {
-      n = await readAsync(0, buf, total, Math.min(65_536, buf.length - total));
+      n = await readAsync(0, buf, 0, buf.length);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'EAGAIN') {
         await new Promise((r) => setTimeout(r, 10)); // a non-blocking stdin with nothing yet
         continue;
       }
-      if (code === 'EOF') break;
+      if (code === 'EOF') return null;
       throw new TtsError('E_TEXT_SOURCE', `Cannot read stdin: ${code ?? String(err)}.`);
     }
-    if (n === 0) break;
-    total += n;
-    if (total > cap) throw tooLong('stdin', maxChars);
+    return n === 0 ? null : buf.subarray(0, n);
   }
-  return decode(buf.subarray(0, total), 'stdin');
+}
+
+/**
+ * Lines from stdin as they arrive (`tail -f | tts --lines -o -`): each line is decoded strictly, and a line
+ * longer than `maxChars` is an error as soon as it passes the byte cap, without waiting for its end.
+ * CRLF and lone CR end lines too.
+ */
+export async function* readStdinLines(maxChars: number): AsyncGenerator<{ line: number; text: string }> {
+  const cap = byteCap(maxChars);
+  let pending: Buffer[] = [];
+  let pendingLen = 0;
+  let lineNo = 0;
+  let lastWasCR = false;
+  const emit = (buf: Buffer) => {
+    lineNo++;
+    return { line: lineNo, text: decode(buf, `stdin line ${lineNo}`) };
+  };
+  for (;;) {
+    const chunk = await readChunk(65_536);
+    if (chunk === null) break;
+    let start = 0;
+    for (let i = 0; i < chunk.length; i++) {
+      const b = chunk[i]!;
+      if (b === 0x0a && lastWasCR && i === start && pendingLen === 0) {
+        start = i + 1; // the LF of a CRLF whose CR ended the previous line
+        lastWasCR = false;
+        continue;
+      }
+      lastWasCR = b === 0x0d;
+      if (b !== 0x0a && b !== 0x0d) continue;
+      pending.push(chunk.subarray(start, i));
+      const line = Buffer.concat(pending, pendingLen + (i - start));
+      pending = [];
+      pendingLen = 0;
+      start = i + 1;
+      if (line.length > cap) throw tooLong(`stdin line ${lineNo + 1}`, maxChars);
+      yield emit(line);
+    }
+    if (start < chunk.length) {
+      pending.push(Buffer.from(chunk.subarray(start)));
+      pendingLen += chunk.length - start;
+      if (pendingLen > cap) throw tooLong(`stdin line ${lineNo + 1}`, maxChars);
+    }
+  }
+  if (pendingLen > 0) yield emit(Buffer.concat(pending, pendingLen));
 }
 
 function readAsync(fd: number, buf: Buffer, offset: number, length: number): Promise<number> {
@@ -136,16 +215,16 @@ export function readTextFile(file: string, maxChars: number): string {
   try {
     const st = fs.fstatSync(fd);
     if (!st.isFile()) throw new TtsError('E_INPUT_FILE', `Text file ${show(file)} is not a regular file.`);
-    const cap = byteCap(maxChars);
-    const buf = Buffer.alloc(cap + 1);
-    let total = 0;
-    while (total < buf.length) {
-      const n = fs.readSync(fd, buf, total, buf.length - total, null);
+    const acc = new CappedBuffer(byteCap(maxChars));
+    if (st.size > acc.cap) throw tooLong(show(file), maxChars);
+    while (!acc.over) {
+      const buf = Buffer.allocUnsafe(Math.max(1, acc.room()));
+      const n = fs.readSync(fd, buf, 0, buf.length, null);
       if (n === 0) break;
-      total += n;
+      acc.add(buf.subarray(0, n));
     }
-    if (total > cap) throw tooLong(show(file), maxChars);
-    return decode(buf.subarray(0, total), show(file));
+    if (acc.over) throw tooLong(show(file), maxChars);
+    return decode(acc.concat(), show(file));
   } finally {
     fs.closeSync(fd);
   }

@@ -1,17 +1,20 @@
 // `tts [text...]`: validate everything, start the worker, synthesize, publish the audio.
-import fs from 'node:fs';
 import { z } from 'zod';
 import { TtsError, show } from '../errors.js';
-import { DEFAULT_MAX_CHARS, HARD_MAX_CHARS, checkText, readStdin, readTextFile } from '../text.js';
+import { DEFAULT_MAX_CHARS, DEFAULT_MAX_LONG_CHARS, HARD_MAX_CHARS, checkText, readStdin, readStdinLines, readTextFile } from '../text.js';
 import { resolveOutput, type ResolvedOutput } from '../audio/output-path.js';
-import { preflightOutput, publishFile } from '../audio/publish.js';
-import { wavHeader } from '../audio/wav.js';
-import { resolveModel, catalogModelDir, type ModelSpec } from '../models.js';
+import { preflightOutput } from '../audio/publish.js';
+import { FileSink, StdoutSink, type AudioSink } from '../audio/sink.js';
+import { resolveModel, type ModelSpec } from '../models.js';
 import { modelsHome } from '../paths.js';
 import { loadConfig, envList, type Config } from '../config.js';
 import { allowedDirs } from '../audio/base-dirs.js';
+import { sentences, type Sentence } from '../sentences.js';
+import { checkModelUsable, openSession } from '../synth/session.js';
+import { synthesizeTo } from '../synth/pipeline.js';
 import { info, logState, verbose } from '../ui/log.js';
 import { startSpinner } from '../ui/spinner.js';
+import { progressLine } from '../ui/progress.js';
 
 const seconds = (what: string, max: number) =>
   z.coerce
@@ -36,7 +39,15 @@ export const speakOptionsSchema = z.object({
     .int({ error: '--max-chars must be a whole number' })
     .min(1, { error: '--max-chars must be at least 1' })
     .max(HARD_MAX_CHARS, { error: `--max-chars must be at most ${HARD_MAX_CHARS}` })
-    .default(DEFAULT_MAX_CHARS),
+    .optional(),
+  sentenceSilence: z.coerce
+    .number({ error: '--sentence-silence must be a number of seconds' })
+    .min(0, { error: '--sentence-silence must be 0 or more' })
+    .max(10, { error: '--sentence-silence must be at most 10' })
+    .default(0.2),
+  raw: z.boolean().default(false),
+  lines: z.boolean().default(false),
+  json: z.boolean().default(false),
   timeout: seconds('--timeout', 3600).default(120),
   loadTimeout: seconds('--load-timeout', 7200).default(300),
   dryRun: z.boolean().default(false),
@@ -57,14 +68,26 @@ export type SpeakOptions = z.infer<typeof speakOptionsSchema>;
 
 type Target = { kind: 'file'; out: ResolvedOutput } | { kind: 'stdout' };
 
-async function resolveText(opts: SpeakOptions): Promise<{ text: string; source: string }> {
+type Source =
+  | { kind: 'text'; text: string; source: string }
+  | { kind: 'lines'; maxChars: number };
+
+async function resolveText(opts: SpeakOptions): Promise<Source> {
   const args = opts.text;
   const fromStdinArg = args.length === 1 && args[0] === '-';
+  const long = opts.maxChars ?? DEFAULT_MAX_LONG_CHARS;
+  const short = opts.maxChars ?? DEFAULT_MAX_CHARS;
   if (opts.file !== undefined && args.length > 0) {
     throw new TtsError('E_TEXT_SOURCE', 'Give the text either as arguments or with --file, not both.');
   }
+  if (opts.lines && ((opts.file !== undefined && opts.file !== '-') || (args.length > 0 && !fromStdinArg))) {
+    throw new TtsError('E_USAGE', '--lines speaks stdin line by line as lines arrive; it takes no text arguments and no --file.', {
+      hint: 'For a file, one output per line: tts batch file.txt --out-dir out',
+    });
+  }
   if (opts.file !== undefined && opts.file !== '-') {
-    return { text: readTextFile(opts.file, opts.maxChars), source: show(opts.file) };
+    const text = checkText(readTextFile(opts.file, long), long, show(opts.file));
+    return { kind: 'text', text, source: show(opts.file) };
   }
   if (args.length > 0 && !fromStdinArg) {
     const text = args.join(' ');
@@ -74,18 +97,24 @@ async function resolveText(opts: SpeakOptions): Promise<{ text: string; source: 
         hint: "Check the terminal's locale (e.g. LANG=C.UTF-8), or pass the text in a UTF-8 file with -f.",
       });
     }
-    return { text, source: 'the command line' };
+    return { kind: 'text', text: checkText(text, short, 'the command line'), source: 'the command line' };
   }
+  if (opts.lines) return { kind: 'lines', maxChars: short };
   if (process.stdin.isTTY) {
     throw new TtsError('E_STDIN_TTY', 'No text given, and stdin is a terminal.', {
       hint: 'Usage: tts "Hello world" -o hello.wav, or pipe text in: echo Hello | tts -o hello.wav. See tts --help.',
     });
   }
-  return { text: await readStdin(opts.maxChars), source: 'stdin' };
+  return { kind: 'text', text: checkText(await readStdin(long), long, 'stdin'), source: 'stdin' };
 }
 
 function resolveTarget(opts: SpeakOptions, config: Config): Target {
   const o = opts.output;
+  if (opts.raw && o !== undefined && o !== '-') {
+    throw new TtsError('E_USAGE', `--raw writes headerless PCM to stdout; it cannot go to ${show(o)}.`, {
+      hint: 'Drop -o (or use -o -) with --raw, or drop --raw to write a WAV file.',
+    });
+  }
   if (o === '-' || o === undefined) {
     if (process.stdout.isTTY) {
       throw new TtsError('E_STDOUT_TTY', o === undefined ? 'No output file given (-o), and stdout is a terminal.' : 'Refusing to write audio to a terminal (-o -).', {
@@ -100,12 +129,6 @@ function resolveTarget(opts: SpeakOptions, config: Config): Target {
   return { kind: 'file', out };
 }
 
-function modelNeedsNetwork(spec: ModelSpec): boolean {
-  if (spec.kind !== 'catalog') return false;
-  if ('repo_id' in spec.item) return true;
-  return !fs.existsSync(`${catalogModelDir(modelsHome(), spec.model)}/config.json`);
-}
-
 export interface SpeakResult {
   target: string;
   seconds: number;
@@ -113,99 +136,131 @@ export interface SpeakResult {
   model: string;
   engine: string;
   bytes: number;
+  sentences: number;
+  format: 'wav' | 's16le';
+  firstAudioMs: number;
+  truncated: boolean;
+  json: boolean;
+}
+
+/** Lines from stdin as units: each line's sentences, a line end is a paragraph end. Unspeakable lines are skipped. */
+async function* lineUnits(maxChars: number): AsyncGenerator<Sentence> {
+  for await (const { line, text } of readStdinLines(maxChars)) {
+    let clean: string;
+    try {
+      clean = checkText(text, maxChars, `stdin line ${line}`);
+    } catch (err) {
+      if (err instanceof TtsError && err.code === 'E_TEXT_EMPTY') {
+        if (text.trim()) verbose(`stdin line ${line}: nothing to speak, skipped`);
+        continue;
+      }
+      throw err;
+    }
+    let last: Sentence | undefined;
+    for (const s of sentences(clean)) {
+      if (last) yield last;
+      last = s;
+    }
+    if (last) yield { ...last, paragraphEnd: true };
+  }
 }
 
 export async function runSpeak(opts: SpeakOptions): Promise<SpeakResult> {
   // Everything that can be decided without Python is decided first: no worker for bad input.
-  const { text: raw, source } = await resolveText(opts);
-  const text = checkText(raw, opts.maxChars, source);
+  const src = await resolveText(opts);
   const config = loadConfig();
   const spec = resolveModel(opts.model, () =>
     allowedDirs([...opts.modelsDir, ...envList(process.env.TTS_MODELS_DIRS), ...(config.modelsDirs ?? [])], 'models directory', [modelsHome()]),
   );
   const target = resolveTarget(opts, config);
-  const needsNetwork = modelNeedsNetwork(spec);
-  if (needsNetwork && opts.offline) {
-    throw new TtsError('E_MODEL_DOWNLOAD', `Model ${show(spec.model)} is not downloaded, and --offline forbids downloading it.`, {
-      hint: 'Run once without --offline on a machine with network access, or pass a local model folder with -m ./folder.',
-    });
-  }
-  if (spec.kind === 'catalog' && spec.item.tos_required && !opts.acceptModelLicense) {
-    throw new TtsError('E_MODEL_LICENSE', `Model ${show(spec.model)} requires accepting its licence (${String(spec.item.license ?? 'see the model card')}).`, {
-      hint: 'Pass --accept-model-license if you agree to it.',
-    });
-  }
+  const { needsNetwork } = checkModelUsable(spec, opts);
+  // Counting sentences walks the text once more (no array of them is kept): it scales the worker's CPU-time
+  // limit and gives the progress line its total.
+  let total = 0;
+  if (src.kind === 'text') for (const _ of sentences(src.text)) total++;
 
   if (opts.dryRun) {
     const where = target.kind === 'stdout' ? 'stdout' : target.out.absolute;
-    info(`dry run: ${[...text].length} characters with ${spec.display} (${spec.engine}) to ${where}; everything checked, nothing synthesized.`);
-    return { target: '', seconds: 0, sampleRate: 0, model: spec.model, engine: spec.engine, bytes: 0 };
+    const what = src.kind === 'text' ? `${[...src.text].length} characters (${total} sentence${total === 1 ? '' : 's'})` : 'stdin line by line';
+    info(`dry run: ${what} with ${spec.display} (${spec.engine}) to ${where}; everything checked, nothing synthesized.`);
+    return { target: '', seconds: 0, sampleRate: 0, model: spec.model, engine: spec.engine, bytes: 0, sentences: 0, format: 'wav', firstAudioMs: 0, truncated: false, json: opts.json };
   }
-  const { resolveInterpreter, workerEnv, ensureDataDirs } = await import('../worker/python.js');
-  const { WorkerClient } = await import('../worker/client.js');
-  const interpreter = resolveInterpreter();
-  ensureDataDirs();
-  verbose(`worker: starting ${interpreter.path} -I -m tts_worker`);
+
   const spinner = startSpinner(needsNetwork ? `Downloading and loading ${spec.display}` : `Loading ${spec.display}`);
-  let worker: Awaited<ReturnType<typeof WorkerClient.start>> | undefined;
+  let session: Awaited<ReturnType<typeof openSession>> | undefined;
+  let sink: AudioSink | undefined;
   try {
-    worker = await WorkerClient.start({
-      interpreter,
-      env: workerEnv({
-        allowNetwork: needsNetwork,
-        acceptLicense: opts.acceptModelLicense,
-        threads: opts.threads,
-        verbose: logState.verbose || logState.debug,
-        memoryMb: opts.maxMemory,
-        cpuSeconds: Math.ceil((opts.loadTimeout + opts.timeout) * (opts.threads ?? 4)) + 60,
-      }),
-      onStderr: logState.verbose || logState.debug ? (c) => process.stderr.write(c) : undefined,
-    });
-    const ready = await worker.load({ engine: spec.engine, kind: spec.kind, model: spec.model, allow_download: needsNetwork, accept_license: opts.acceptModelLicense }, opts.loadTimeout * 1000);
-    verbose(`worker ${worker.pid}: ${ready.engine} ${ready.model} loaded in ${ready.load_ms} ms, ${ready.sample_rate} Hz`);
+    session = await openSession(spec, { ...opts, requests: src.kind === 'lines' ? Infinity : total });
+    const { worker, ready } = session;
+    if (opts.raw) info(`tts: raw audio on stdout: s16le (signed 16-bit little-endian), ${ready.sample_rate} Hz, 1 channel`);
+    sink = target.kind === 'stdout' ? new StdoutSink(opts.raw) : new FileSink(target.out, opts.force);
+    const totalChars = src.kind === 'text' ? [...src.text].length : 0;
+    let doneChars = 0;
+    const started = performance.now();
     spinner.text(`Synthesizing with ${spec.display}`);
-    const res = await worker.synthesize({ text, out: 'audio-1.pcm', speaker: opts.speaker, language: opts.language }, opts.timeout * 1000);
-    verbose(`synthesized ${res.samples} samples in ${res.engine_ms} ms`);
-    const pcm = fs.readFileSync(res.path);
-    fs.rmSync(res.path, { force: true });
-    const header = wavHeader({ sampleRate: res.sample_rate, channels: 1, bitsPerSample: 16 }, pcm.length);
-    const secondsOut = res.samples / res.sample_rate;
-    spinner.stop();
-    if (target.kind === 'stdout') {
-      await writeStdout([header, pcm]);
-    } else {
-      publishFile(target.out, [header, pcm], opts.force);
+    const units = src.kind === 'text' ? sentences(src.text) : lineUnits(src.maxChars);
+    const result = await synthesizeTo(worker, units, sink, {
+      speaker: opts.speaker,
+      language: opts.language,
+      timeoutMs: opts.timeout * 1000,
+      sentenceSilence: opts.sentenceSilence,
+      tag: 'speak',
+      onSentence: ({ index, chars }) => {
+        doneChars += chars;
+        if (src.kind === 'lines') spinner.text(`Synthesizing: ${index} sentences`);
+        else if (total > 1) spinner.text(progressLine('Synthesizing', `${index}/${total}`, doneChars / totalChars, started));
+      },
+    });
+    if (result.sentences === 0) {
+      throw new TtsError('E_TEXT_EMPTY', `The text from ${src.kind === 'text' ? src.source : 'stdin'} has nothing to speak.`);
     }
+    spinner.stop();
+    if (!result.truncated) await sink.finish();
+    const secondsOut = result.samples / result.sampleRate;
+    verbose(`synthesized ${result.sentences} sentence(s), ${result.samples} samples; first audio after ${Math.round(result.firstAudioMs)} ms`);
     return {
       target: target.kind === 'stdout' ? '-' : target.out.display,
       seconds: secondsOut,
-      sampleRate: res.sample_rate,
+      sampleRate: result.sampleRate,
       model: ready.model,
       engine: ready.engine,
-      bytes: header.length + pcm.length,
+      bytes: sink.dataBytes + (opts.raw ? 0 : 44),
+      sentences: result.sentences,
+      format: opts.raw ? 's16le' : 'wav',
+      firstAudioMs: Math.round(result.firstAudioMs),
+      truncated: result.truncated,
+      json: opts.json,
     };
+  } catch (err) {
+    sink?.abort();
+    throw err;
   } finally {
     // Also when the worker failed to start: a running spinner would keep the process alive.
     spinner.stop();
-    await worker?.close();
+    await session?.worker.close();
   }
 }
 
-function writeStdout(chunks: Buffer[]): Promise<void> {
-  return new Promise((resolve, reject) => {
-    // A reader that exits early (`| head -c 100`) is not our failure: finish quietly. The listener stays for
-    // the life of the process, because the EPIPE 'error' event can arrive after the write callback.
-    process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-      if (err.code === 'EPIPE') resolve();
-      else reject(new TtsError('E_OUTPUT_WRITE', `Could not write audio to stdout: ${err.code ?? err.message}.`));
-    });
-    process.stdout.write(Buffer.concat(chunks), (err) => {
-      if (!err) resolve();
-    });
-  });
-}
-
 export function summarize(r: SpeakResult): void {
+  if (r.json) {
+    const report = {
+      output: r.target,
+      format: r.format,
+      sample_rate: r.sampleRate,
+      channels: 1,
+      sample_width: 2,
+      seconds: Number(r.seconds.toFixed(3)),
+      sentences: r.sentences,
+      bytes: r.bytes,
+      model: r.model,
+      engine: r.engine,
+      first_audio_ms: r.firstAudioMs,
+      truncated: r.truncated,
+    };
+    // stdout carries audio when the output is '-': the report goes to stderr then.
+    (r.target === '-' ? process.stderr : process.stdout).write(`${JSON.stringify(report)}\n`);
+    return;
+  }
   if (r.target === '-' || r.target === '') return;
   info(`Wrote ${r.target} (${r.seconds.toFixed(2)} s, ${r.sampleRate} Hz, ${r.model.includes('/') && !r.model.startsWith('tts_models/') ? 'local Coqui model' : r.model})`);
 }

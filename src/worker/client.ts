@@ -43,8 +43,12 @@ const WORKER_HINTS: Partial<Record<ErrorCode, string>> = {
 const live = new Set<WorkerClient>();
 const seconds = (ms: number) => String(Math.round(ms / 100) / 10);
 
-/** Kill every running worker (used on SIGINT/SIGTERM before exiting). */
+let shuttingDown = false;
+export const isShuttingDown = () => shuttingDown;
+
+/** Kill every running worker (used on SIGINT/SIGTERM before exiting); no new worker starts after this. */
 export function killAllWorkers(): void {
+  shuttingDown = true;
   for (const w of live) w.kill();
 }
 
@@ -100,6 +104,7 @@ export class WorkerClient {
 
   /** Spawn the worker in a private 0700 directory and wait for its hello. */
   static async start(opts: WorkerStartOptions): Promise<WorkerClient> {
+    if (shuttingDown) throw new TtsError('E_INTERRUPTED', 'Interrupted; no new worker is started.');
     const workdir = fs.mkdtempSync(path.join(os.tmpdir(), 'tts-worker-'));
     fs.chmodSync(workdir, 0o700);
     const w = new WorkerClient(opts, workdir);

@@ -224,13 +224,13 @@ describe('corpus: accepted', () => {
 });
 
 describe('corpus: stdin is read with a cap', () => {
-  it('#45 an endless stdin: the CLI reads at most 40,003 bytes (the writer also fills one pipe buffer)', async () => {
+  it('#45 an endless stdin with --max-chars 10000: the CLI reads at most 40,003 bytes (the writer also fills one pipe buffer)', async () => {
     const { execa } = await import('execa');
     const { baseEnv } = await import('../support/cli.js');
     const { BIN } = await import('../support/paths.js');
     // A writer that counts how much the CLI accepted before closing the pipe.
     const script = `import sys,os\nn=0\nchunk=b'a'*4096\ntry:\n    while n < 2_000_000_000:\n        os.write(1, chunk); n += 4096\nexcept BrokenPipeError:\n    pass\nsys.stderr.write(str(n))\n`;
-    const r = await execa('bash', ['-c', `python3 -c "$SCRIPT" 2>count | node "${BIN}" -o x.wav; echo "status=$?"; cat count`], {
+    const r = await execa('bash', ['-c', `python3 -c "$SCRIPT" 2>count | node "${BIN}" --max-chars 10000 -o x.wav; echo "status=$?"; cat count`], {
       cwd: sb.work,
       env: { ...baseEnv(`${sb.root}/home`), SCRIPT: script },
       extendEnv: false,

@@ -223,6 +223,11 @@ class CoquiEngine:
             kwargs["speaker"] = speaker
         if language is not None:
             kwargs["language"] = language
+        import torch
+
+        # Reproducible output: the same text gives the same audio, whatever was synthesized before it
+        # (VITS samples noise; batch items and single runs must agree, and so must piped and file output).
+        torch.manual_seed(0)
         try:
             wav = self.tts.tts(text=text, **kwargs)
         except RuntimeError as exc:

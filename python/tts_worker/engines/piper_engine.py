@@ -44,6 +44,11 @@ class PiperEngine:
         except ImportError as exc:
             raise WorkerError("E_ENGINE_MISSING", f"piper-tts is not installed ({exc})") from exc
         try:
+            import onnxruntime
+
+            # Reproducible output: ONNX Runtime seeds the voice's noise generator when the session is created,
+            # so the same sequence of sentences gives the same audio in every run (piped or to a file).
+            onnxruntime.set_seed(0)
             voice = PiperVoice.load(model_path, config_path=config_path)
         except Exception as exc:  # onnxruntime raises its own exception types
             raise WorkerError("E_MODEL_LOAD", f"cannot load Piper voice {name}: {exc}") from exc
