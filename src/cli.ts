@@ -11,13 +11,13 @@ const VERSION = (JSON.parse(fs.readFileSync(path.join(PACKAGE_ROOT, 'package.jso
 
 /** Marks an argument that must be read as text even though it starts with '-'. NUL cannot occur in argv. */
 const TEXT_MARK = '\u0000';
-const VALUE_OPTIONS = new Set(['-o', '--output', '-m', '--model', '-f', '--file', '--speaker', '--language', '--max-chars', '--timeout', '--load-timeout', '--threads', '--max-memory']);
+const VALUE_OPTIONS = new Set(['-o', '--output', '-m', '--model', '-f', '--file', '--speaker', '--language', '--max-chars', '--timeout', '--load-timeout', '--threads', '--max-memory', '--sentence-silence']);
 /** Options that may be repeated (each adds a directory). */
 const REPEATABLE = new Set(['--base-dir', '--models-dir']);
-const SUBCOMMANDS = new Set(['setup', 'doctor', 'help']);
+const SUBCOMMANDS = new Set(['setup', 'doctor', 'batch', 'help']);
 const SHORT_TO_LONG: Record<string, string> = { '-o': '--output', '-m': '--model', '-f': '--file' };
 
-const FLAG_OPTIONS = new Set(['--force', '--offline', '--accept-model-license', '--dry-run', '-q', '--quiet', '--verbose', '--debug']);
+const FLAG_OPTIONS = new Set(['--force', '--offline', '--accept-model-license', '--dry-run', '-q', '--quiet', '--verbose', '--debug', '--raw', '--lines', '--json']);
 
 /**
  * Text that starts with '-' is spoken when it cannot be an option: when it contains whitespace ("-5 degrees",
@@ -76,10 +76,14 @@ Examples:
   $ tts "Hello" -o - | aplay                            WAV to stdout, for a player or a program
   $ tts -m ./my-coqui-model "Hello" -o c.wav            a local Coqui model (config.json + checkpoint)
   $ tts -m tts_models/en/ljspeech/vits "Hi" -o v.wav    a Coqui catalog model (downloaded on first use)
+  $ tts -f book.txt -o - | ffmpeg -i - book.mp3         long text, streamed sentence by sentence
+  $ tts "Hello" --raw | aplay -f S16_LE -r 22050        headerless PCM (format stated on stderr)
+  $ tail -f log.txt | tts --lines --raw | aplay ...     speak each line as it arrives
+  $ tts batch prompts.txt --out-dir out                 one file per line (see tts batch --help)
 
 Text: arguments are joined with spaces; '-' or no text reads stdin (to EOF). Text that starts with '-' needs '--'
 unless it contains a space or is a number (-5, -2.5, -10%); after '--' only this command's own options (-o FILE, --force, ...) are
-still options. A word that names a command (setup, doctor) also needs '--'.
+still options. A word that names a command (setup, doctor, batch) also needs '--'.
 
 Exit status: 0 ok, 1 internal error, 2 usage or validation, 3 environment (setup, model download, licence),
 4 synthesis failed, 5 worker crashed or timed out, 130 interrupted. Errors print one line: tts: CODE: message.
@@ -102,8 +106,12 @@ function buildProgram(onResult: (code: number) => void): Command {
     .option('--models-dir <dir>', 'also allow local model folders under this directory (repeatable)', collect, [])
     .option('--offline', 'never download a model')
     .option('--accept-model-license', 'accept the licence of a model that requires it (e.g. CPML)')
-    .option('--max-chars <n>', 'longest text accepted, in characters (default 10000, max 100000)')
-    .option('--timeout <seconds>', 'time limit for synthesis (default 120)')
+    .option('--sentence-silence <seconds>', 'silence between sentences; twice that between paragraphs (default 0.2)')
+    .option('--raw', 'write headerless PCM (s16le, mono, the model\'s rate) to stdout; the format is stated on stderr')
+    .option('--lines', 'read stdin line by line and speak each line as it arrives (for tail -f and other producers)')
+    .option('--json', 'print a JSON report (to stdout, or to stderr when the audio goes to stdout)')
+    .option('--max-chars <n>', 'longest text accepted, in characters (default 10000 for arguments and each --lines line, 2000000 from a file or stdin; max 10000000)')
+    .option('--timeout <seconds>', 'time limit per sentence (default 120)')
     .option('--load-timeout <seconds>', 'time limit for starting the worker and loading the model (default 300)')
     .option('--threads <n>', 'CPU threads for the engine (default: cores, at most 4)')
     .option('--max-memory <MiB>', "the worker's memory (address space) limit (default 8192)")
@@ -131,6 +139,58 @@ function buildProgram(onResult: (code: number) => void): Command {
       });
       summarize(await runSpeak(parsed));
       onResult(EXIT.OK);
+    });
+
+  program
+    .command('batch')
+    .description('one output per line, paragraph or manifest entry of text files (see tts batch --help)')
+    .usage('<file...> [options]')
+    .argument('<file...>', "UTF-8 text files, or JSON-lines manifests (.jsonl); '-' reads stdin")
+    .option('-d, --out-dir <dir>', 'directory for the outputs, inside an allowed directory (default: .)')
+    .option('--split <mode>', "'line': one output per non-blank line; 'paragraph': per blank-line-separated paragraph", 'line')
+    .option('--manifest', 'read the inputs as JSON lines even without a .jsonl extension')
+    .option('--name <template>', 'output names: {n} item number in its file, {i} in the batch, {line}, {stem}, {slug}; {n:04} pads (default {n:04}.wav, or {stem}-{n:04}.wav for several files)')
+    .option('--no-comments', "speak lines that start with '#' instead of skipping them")
+    .option('-m, --model <name>', 'voice name, Coqui catalog id, or local Coqui model folder', 'en_US-joe-medium')
+    .option('--speaker <name>', 'speaker of a multi-speaker model')
+    .option('--language <code>', 'language of a multilingual model')
+    .option('--force', 'replace existing outputs (by default they are skipped, so a rerun resumes)')
+    .option('--fail-fast', 'stop at the first failed item')
+    .option('--json', 'print a JSON report on stdout: one object per item and a summary')
+    .option('-j, --jobs <n>', 'workers synthesizing in parallel (default 1; each gets cores/jobs threads)')
+    .option('--sentence-silence <seconds>', 'silence between sentences of an item (default 0.2)')
+    .option('--base-dir <dir>', 'also allow output under this directory (repeatable)', collect, [])
+    .option('--models-dir <dir>', 'also allow local model folders under this directory (repeatable)', collect, [])
+    .option('--offline', 'never download a model')
+    .option('--accept-model-license', 'accept the licence of a model that requires it')
+    .option('--max-chars <n>', 'longest item, in characters (default 10000)')
+    .option('--timeout <seconds>', 'time limit per sentence (default 120)')
+    .option('--load-timeout <seconds>', 'time limit for loading a model (default 300)')
+    .option('--threads <n>', 'CPU threads per worker')
+    .option('--max-memory <MiB>', "each worker's memory limit (default 8192)")
+    .option('--dry-run', 'read and check everything, print the plan, synthesize nothing')
+    .option('-q, --quiet', 'print nothing but errors')
+    .option('--verbose', 'show each item and the engine messages')
+    .option('--debug', 'show stack traces and worker output on errors')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ tts batch prompts.txt --out-dir out                 out/0001.wav, out/0002.wav, ... one per line
+  $ tts batch book.txt --split paragraph -d chapters    one file per paragraph
+  $ tts batch items.jsonl -d out --json > report.json   {"text": "...", "output": "a.wav", "speaker": "..."} per line
+  $ tts batch prompts.txt -d out --name '{n:03}-{slug}.wav'
+
+Inputs are UTF-8 (a BOM is dropped; CRLF and CR line ends work). Blank lines and lines starting with '#' are
+skipped. All output names are checked before anything is synthesized: two items writing the same file (also
+differing only in case or Unicode normalisation) stop the batch. Existing outputs are skipped unless --force,
+so rerunning a batch resumes it. A failed item does not stop the others (unless --fail-fast); the exit status
+is 4 (E_BATCH_FAILED) when any item failed.`,
+    )
+    .action(async (inputs: string[], opts: Record<string, unknown>) => {
+      const { batchOptionsSchema, runBatch, finishBatch } = await import('./commands/batch.js');
+      const parsed = await parseOptions(batchOptionsSchema, { ...opts, inputs });
+      onResult(finishBatch(await runBatch(parsed), parsed));
     });
 
   program
