@@ -121,9 +121,14 @@ class Worker:
             "engine_ms": round((time.perf_counter() - started) * 1000, 1),
         }
 
-    def cleanup_if_orphaned(self) -> None:
-        """When the CLI died (kill -9), nobody else will remove our files and private directory: do it."""
-        if os.getppid() == self.parent_pid:
+    def cleanup_if_orphaned(self, client_closed: bool = False) -> None:
+        """When the CLI died (kill -9), nobody else will remove our files and private directory: do it.
+
+        ``client_closed``: stdin ended or stdout broke. A killed parent closes its pipes before the kernel
+        re-parents us, so getppid() may still name it: a closed pipe counts as gone too. (A CLI that closes stdin
+        normally has read every result it wanted; what is left is unread and can go.)
+        """
+        if os.getppid() == self.parent_pid and not client_closed:
             return
         for path in self.written:
             try:
@@ -274,10 +279,12 @@ def main(argv: list[str] | None = None) -> int:
             requests.put(line)
 
     threading.Thread(target=reader, name="stdin-reader", daemon=True).start()
+    client_closed = False
     try:
         while True:
             raw = requests.get()
             if raw is None:
+                client_closed = True
                 return 0
             if raw == b"\x00too-long":
                 proto.send({"id": None, "ok": False, "error": {"code": "E_BAD_REQUEST", "message": f"request longer than {MAX_LINE_BYTES} bytes"}})
@@ -288,6 +295,7 @@ def main(argv: list[str] | None = None) -> int:
                 if not worker.handle(raw):
                     return 0
             except (BrokenPipeError, ClientGone):
+                client_closed = True
                 return 0
     finally:
-        worker.cleanup_if_orphaned()
+        worker.cleanup_if_orphaned(client_closed)
