@@ -59,20 +59,42 @@ const CONTROLS = /[\u0001-\u0008\u000b-\u001f\u007f-\u009f]/g;
 
 /** Clean text for synthesis: NFC, unified line ends, invisible format and control characters removed. */
 export function normalizeText(text: string): string {
-  return text.replace(/^\ufeff/, '').replace(/\r\n?/g, '\n').normalize('NFC').replace(DROPPED, '').replace(CONTROLS, ' ');
+  // Each step copies the text only when it has something to change (long texts are held once, not five times).
+  let t = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+  if (t.includes('\r')) t = t.replace(/\r\n?/g, '\n');
+  if (/[^\u0000-\u00ff]/.test(t)) t = t.normalize('NFC'); // Latin-1 text is always in NFC already
+  DROPPED.lastIndex = 0;
+  if (DROPPED.test(t)) t = t.replace(DROPPED, '');
+  DROPPED.lastIndex = 0;
+  CONTROLS.lastIndex = 0;
+  if (CONTROLS.test(t)) t = t.replace(CONTROLS, ' ');
+  CONTROLS.lastIndex = 0;
+  return t;
+}
+
+/** Length in code points (an emoji counts 1), without building an array of the characters. */
+export function codePoints(s: string): number {
+  let n = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0xd800 || c > 0xdbff || i + 1 >= s.length) n++;
+    else {
+      const d = s.charCodeAt(i + 1);
+      n++;
+      if (d >= 0xdc00 && d <= 0xdfff) i++;
+    }
+  }
+  return n;
 }
 
 /** Validate text already decoded: no NUL, within the limit, and something speakable. */
 export function checkText(text: string, maxChars: number, source: string): string {
   if (text.includes('\u0000')) throw new TtsError('E_TEXT_ENCODING', `The text from ${source} contains a NUL character.`);
   const clean = normalizeText(text);
-  let count = 0;
-  for (const _ of clean) {
-    if (++count > maxChars) {
-      throw new TtsError('E_TEXT_TOO_LONG', `The text from ${source} is longer than ${maxChars} characters.`, {
-        hint: 'Split it into several requests, or raise --max-chars.',
-      });
-    }
+  if (clean.length > maxChars && codePoints(clean) > maxChars) {
+    throw new TtsError('E_TEXT_TOO_LONG', `The text from ${source} is longer than ${maxChars} characters.`, {
+      hint: 'Split it into several requests, or raise --max-chars.',
+    });
   }
   if (!/[\p{L}\p{N}]/u.test(clean)) {
     throw new TtsError('E_TEXT_EMPTY', `The text from ${source} has nothing to speak${clean.trim() ? ` (${show(clean.trim(), 40)} has no letters or digits)` : ''}.`, {
@@ -215,16 +237,24 @@ export function readTextFile(file: string, maxChars: number): string {
   try {
     const st = fs.fstatSync(fd);
     if (!st.isFile()) throw new TtsError('E_INPUT_FILE', `Text file ${show(file)} is not a regular file.`);
-    const acc = new CappedBuffer(byteCap(maxChars));
-    if (st.size > acc.cap) throw tooLong(show(file), maxChars);
-    while (!acc.over) {
-      const buf = Buffer.allocUnsafe(Math.max(1, acc.room()));
-      const n = fs.readSync(fd, buf, 0, buf.length, null);
+    const cap = byteCap(maxChars);
+    if (st.size > cap) throw tooLong(show(file), maxChars);
+    // One buffer of the file's size (+1 to notice a file that grows while read), never more than cap + 1.
+    let buf = Buffer.allocUnsafe(Math.min(cap + 1, st.size + 1));
+    let total = 0;
+    for (;;) {
+      if (total === buf.length) {
+        if (buf.length > cap) break;
+        const bigger = Buffer.allocUnsafe(Math.min(cap + 1, buf.length * 2 + 65_536));
+        buf.copy(bigger, 0, 0, total);
+        buf = bigger;
+      }
+      const n = fs.readSync(fd, buf, total, buf.length - total, null);
       if (n === 0) break;
-      acc.add(buf.subarray(0, n));
+      total += n;
     }
-    if (acc.over) throw tooLong(show(file), maxChars);
-    return decode(acc.concat(), show(file));
+    if (total > cap) throw tooLong(show(file), maxChars);
+    return decode(buf.subarray(0, total), show(file));
   } finally {
     fs.closeSync(fd);
   }

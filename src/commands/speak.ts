@@ -1,7 +1,7 @@
 // `tts [text...]`: validate everything, start the worker, synthesize, publish the audio.
 import { z } from 'zod';
 import { TtsError, show } from '../errors.js';
-import { DEFAULT_MAX_CHARS, DEFAULT_MAX_LONG_CHARS, HARD_MAX_CHARS, checkText, readStdin, readStdinLines, readTextFile } from '../text.js';
+import { DEFAULT_MAX_CHARS, DEFAULT_MAX_LONG_CHARS, HARD_MAX_CHARS, checkText, codePoints, readStdin, readStdinLines, readTextFile } from '../text.js';
 import { resolveOutput, type ResolvedOutput } from '../audio/output-path.js';
 import { preflightOutput } from '../audio/publish.js';
 import { FileSink, StdoutSink, type AudioSink } from '../audio/sink.js';
@@ -165,6 +165,17 @@ async function* lineUnits(maxChars: number): AsyncGenerator<Sentence> {
   }
 }
 
+/** Sentence ends and line breaks, plus one: never fewer than the sentences the splitter will produce. */
+function sentenceBound(text: string): number {
+  let n = 1;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    // . ! ? ; : , \n and the CJK/ellipsis terminators: long sentences are also cut at clauses.
+    if (c === 0x2e || c === 0x21 || c === 0x3f || c === 0x3b || c === 0x3a || c === 0x2c || c === 0x0a || c === 0x2026 || c === 0x3002 || c === 0xff01 || c === 0xff1f) n++;
+  }
+  return n + Math.ceil(text.length / 200);
+}
+
 export async function runSpeak(opts: SpeakOptions): Promise<SpeakResult> {
   // Everything that can be decided without Python is decided first: no worker for bad input.
   const src = await resolveText(opts);
@@ -174,14 +185,14 @@ export async function runSpeak(opts: SpeakOptions): Promise<SpeakResult> {
   );
   const target = resolveTarget(opts, config);
   const { needsNetwork } = checkModelUsable(spec, opts);
-  // Counting sentences walks the text once more (no array of them is kept): it scales the worker's CPU-time
-  // limit and gives the progress line its total.
-  let total = 0;
-  if (src.kind === 'text') for (const _ of sentences(src.text)) total++;
-
+  // An upper bound on the number of sentences, without walking the splitter over the text (that would allocate
+  // as much again as the text): it scales the worker's CPU-time limit.
+  const bound = src.kind === 'text' ? sentenceBound(src.text) : Infinity;
   if (opts.dryRun) {
     const where = target.kind === 'stdout' ? 'stdout' : target.out.absolute;
-    const what = src.kind === 'text' ? `${[...src.text].length} characters (${total} sentence${total === 1 ? '' : 's'})` : 'stdin line by line';
+    let total = 0;
+    if (src.kind === 'text') for (const _ of sentences(src.text)) total++;
+    const what = src.kind === 'text' ? `${codePoints(src.text)} characters (${total} sentence${total === 1 ? '' : 's'})` : 'stdin line by line';
     info(`dry run: ${what} with ${spec.display} (${spec.engine}) to ${where}; everything checked, nothing synthesized.`);
     return { target: '', seconds: 0, sampleRate: 0, model: spec.model, engine: spec.engine, bytes: 0, sentences: 0, format: 'wav', firstAudioMs: 0, truncated: false, json: opts.json };
   }
@@ -190,11 +201,11 @@ export async function runSpeak(opts: SpeakOptions): Promise<SpeakResult> {
   let session: Awaited<ReturnType<typeof openSession>> | undefined;
   let sink: AudioSink | undefined;
   try {
-    session = await openSession(spec, { ...opts, requests: src.kind === 'lines' ? Infinity : total });
+    session = await openSession(spec, { ...opts, requests: bound });
     const { worker, ready } = session;
     if (opts.raw) info(`tts: raw audio on stdout: s16le (signed 16-bit little-endian), ${ready.sample_rate} Hz, 1 channel`);
     sink = target.kind === 'stdout' ? new StdoutSink(opts.raw) : new FileSink(target.out, opts.force);
-    const totalChars = src.kind === 'text' ? [...src.text].length : 0;
+    const totalChars = src.kind === 'text' ? codePoints(src.text) : 0;
     let doneChars = 0;
     const started = performance.now();
     spinner.text(`Synthesizing with ${spec.display}`);
@@ -208,7 +219,7 @@ export async function runSpeak(opts: SpeakOptions): Promise<SpeakResult> {
       onSentence: ({ index, chars }) => {
         doneChars += chars;
         if (src.kind === 'lines') spinner.text(`Synthesizing: ${index} sentences`);
-        else if (total > 1) spinner.text(progressLine('Synthesizing', `${index}/${total}`, doneChars / totalChars, started));
+        else if (totalChars > 0) spinner.text(progressLine('Synthesizing', `${index} sentence${index === 1 ? '' : 's'}`, doneChars / totalChars, started));
       },
     });
     if (result.sentences === 0) {

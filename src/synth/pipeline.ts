@@ -3,6 +3,7 @@
 // synthesized and memory is bounded by a sentence, not by the text.
 import fs from 'node:fs';
 import type { AudioSink } from '../audio/sink.js';
+import { codePoints } from '../text.js';
 import type { Sentence } from '../sentences.js';
 import type { SynthResult } from '../worker/protocol.js';
 
@@ -87,7 +88,7 @@ export async function synthesizeTo(
     samples += res.samples;
     written++;
     pendingSilence = opts.sentenceSilence * (head.unit.paragraphEnd ? 2 : 1);
-    opts.onSentence?.({ index: written, chars: [...head.unit.text].length, seconds: res.samples / res.sample_rate });
+    opts.onSentence?.({ index: written, chars: codePoints(head.unit.text), seconds: res.samples / res.sample_rate });
   };
 
   const source: AsyncIterator<Sentence> | Iterator<Sentence> =
