@@ -17,7 +17,7 @@ const REPEATABLE = new Set(['--base-dir', '--models-dir']);
 const SUBCOMMANDS = new Set(['setup', 'doctor', 'batch', 'help']);
 const SHORT_TO_LONG: Record<string, string> = { '-o': '--output', '-m': '--model', '-f': '--file' };
 
-const FLAG_OPTIONS = new Set(['--force', '--offline', '--accept-model-license', '--dry-run', '-q', '--quiet', '--verbose', '--debug', '--raw', '--lines', '--json']);
+const FLAG_OPTIONS = new Set(['--force', '--offline', '--accept-model-license', '--dry-run', '-q', '--quiet', '--verbose', '--debug', '--raw', '--lines', '--json', '--play']);
 
 /**
  * Text that starts with '-' is spoken when it cannot be an option: when it contains whitespace ("-5 degrees",
@@ -108,6 +108,7 @@ function buildProgram(onResult: (code: number) => void): Command {
     .option('--accept-model-license', 'accept the licence of a model that requires it (e.g. CPML)')
     .option('--sentence-silence <seconds>', 'silence between sentences; twice that between paragraphs (default 0.2)')
     .option('--raw', 'write headerless PCM (s16le, mono, the model\'s rate) to stdout; the format is stated on stderr')
+    .option('--play', 'play the audio as it is synthesized (paplay, aplay, ffplay or play from PATH; no shell)')
     .option('--lines', 'read stdin line by line and speak each line as it arrives (for tail -f and other producers)')
     .option('--json', 'print a JSON report (to stdout, or to stderr when the audio goes to stdout)')
     .option('--max-chars <n>', 'longest text accepted, in characters (default 10000 for arguments and each --lines line, 2000000 from a file or stdin; max 10000000)')

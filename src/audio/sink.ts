@@ -163,3 +163,93 @@ export class StdoutSink implements AudioSink {
     /* what reached stdout cannot be taken back; the exit status says it is incomplete */
   }
 }
+
+/** Players tried by --play, in order: PulseAudio/PipeWire, ALSA, ffmpeg, sox. Each reads WAV on stdin. */
+export const PLAYERS: readonly { name: string; args: string[] }[] = [
+  { name: 'paplay', args: [] },
+  { name: 'aplay', args: ['-q', '-'] },
+  { name: 'ffplay', args: ['-nodisp', '-autoexit', '-loglevel', 'error', '-i', '-'] },
+  { name: 'play', args: ['-q', '-t', 'wav', '-'] },
+];
+
+/** The first player found on PATH, as an absolute path (the player is the user's own program, like their shell's). */
+export function findPlayer(env: NodeJS.ProcessEnv = process.env): { path: string; name: string; args: string[] } | undefined {
+  const dirs = (env.PATH ?? '').split(':').filter((d) => d.startsWith('/'));
+  for (const p of PLAYERS) {
+    for (const d of dirs) {
+      const candidate = `${d}/${p.name}`;
+      try {
+        fs.accessSync(candidate, fs.constants.X_OK);
+        if (fs.statSync(candidate).isFile()) return { path: candidate, name: p.name, args: p.args };
+      } catch {
+        /* not here */
+      }
+    }
+  }
+  return undefined;
+}
+
+/** --play: WAV streamed into a player's stdin (no shell), sentence by sentence as it is synthesized. */
+export class PlayerSink implements AudioSink {
+  gone = false;
+  dataBytes = 0;
+  private child: import('node:child_process').ChildProcess | undefined;
+  private exited: Promise<number | null> | undefined;
+
+  constructor(private readonly player: { path: string; name: string; args: string[] }) {}
+
+  async start(format: PcmFormat): Promise<void> {
+    const { spawn } = await import('node:child_process');
+    // stdout is ours and carries nothing; the player's messages go to stderr.
+    const child = spawn(this.player.path, this.player.args, { stdio: ['pipe', 'ignore', 'inherit'], shell: false });
+    this.child = child;
+    this.exited = new Promise((resolve) => {
+      child.on('error', () => resolve(-1));
+      child.on('exit', (code) => resolve(code));
+    });
+    child.stdin!.on('error', () => {
+      this.gone = true; // the player was closed: stop quietly, like a reader of stdout that went away
+    });
+    await this.writeOut(wavHeader(format, null));
+  }
+
+  private writeOut(buf: Buffer): Promise<void> {
+    const stdin = this.child?.stdin;
+    if (this.gone || !stdin || stdin.destroyed) {
+      this.gone = true;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => {
+      if (stdin.write(buf)) resolve();
+      else {
+        const done = () => {
+          stdin.off('drain', done);
+          stdin.off('close', done);
+          resolve();
+        };
+        stdin.once('drain', done);
+        stdin.once('close', done);
+      }
+    });
+  }
+
+  async write(pcm: Buffer): Promise<void> {
+    await this.writeOut(pcm);
+    this.dataBytes += pcm.length;
+  }
+
+  async finish(): Promise<void> {
+    this.child?.stdin?.end();
+    const code = await this.exited;
+    if (code === -1) throw new TtsError('E_PLAYER', `The player ${show(this.player.path)} could not be started.`);
+    if (code !== 0 && code !== null && !this.gone) {
+      throw new TtsError('E_PLAYER', `The player ${this.player.name} exited with status ${code}.`, {
+        hint: 'Check that a sound device is available, or write a file with -o out.wav.',
+      });
+    }
+  }
+
+  abort(): void {
+    this.child?.kill('SIGTERM');
+  }
+}

@@ -4,7 +4,7 @@ import { TtsError, show } from '../errors.js';
 import { DEFAULT_MAX_CHARS, DEFAULT_MAX_LONG_CHARS, HARD_MAX_CHARS, checkText, codePoints, readStdin, readStdinLines, readTextFile } from '../text.js';
 import { resolveOutput, type ResolvedOutput } from '../audio/output-path.js';
 import { preflightOutput } from '../audio/publish.js';
-import { FileSink, StdoutSink, type AudioSink } from '../audio/sink.js';
+import { FileSink, PlayerSink, StdoutSink, findPlayer, type AudioSink } from '../audio/sink.js';
 import { resolveModel, type ModelSpec } from '../models.js';
 import { modelsHome } from '../paths.js';
 import { loadConfig, envList, type Config } from '../config.js';
@@ -46,6 +46,7 @@ export const speakOptionsSchema = z.object({
     .max(10, { error: '--sentence-silence must be at most 10' })
     .default(0.2),
   raw: z.boolean().default(false),
+  play: z.boolean().default(false),
   lines: z.boolean().default(false),
   json: z.boolean().default(false),
   timeout: seconds('--timeout', 3600).default(120),
@@ -66,7 +67,7 @@ export const speakOptionsSchema = z.object({
 });
 export type SpeakOptions = z.infer<typeof speakOptionsSchema>;
 
-type Target = { kind: 'file'; out: ResolvedOutput } | { kind: 'stdout' };
+type Target = { kind: 'file'; out: ResolvedOutput } | { kind: 'stdout' } | { kind: 'player'; player: NonNullable<ReturnType<typeof findPlayer>> };
 
 type Source =
   | { kind: 'text'; text: string; source: string }
@@ -110,6 +111,20 @@ async function resolveText(opts: SpeakOptions): Promise<Source> {
 
 function resolveTarget(opts: SpeakOptions, config: Config): Target {
   const o = opts.output;
+  if (opts.play) {
+    if (o !== undefined || opts.raw) {
+      throw new TtsError('E_USAGE', `--play sends the audio to a player; it cannot be combined with ${o !== undefined ? '-o' : '--raw'}.`, {
+        hint: 'To play and keep a file: tts "Hello" -o hello.wav && aplay hello.wav',
+      });
+    }
+    const player = findPlayer();
+    if (!player) {
+      throw new TtsError('E_PLAYER_MISSING', 'No audio player found for --play (looked for paplay, aplay, ffplay and play on PATH).', {
+        hint: "Install one (Debian: pulseaudio-utils or alsa-utils), or pipe the audio to yours: tts \"Hello\" -o - | your-player",
+      });
+    }
+    return { kind: 'player', player };
+  }
   if (opts.raw && o !== undefined && o !== '-') {
     throw new TtsError('E_USAGE', `--raw writes headerless PCM to stdout; it cannot go to ${show(o)}.`, {
       hint: 'Drop -o (or use -o -) with --raw, or drop --raw to write a WAV file.',
@@ -189,7 +204,7 @@ export async function runSpeak(opts: SpeakOptions): Promise<SpeakResult> {
   // as much again as the text): it scales the worker's CPU-time limit.
   const bound = src.kind === 'text' ? sentenceBound(src.text) : Infinity;
   if (opts.dryRun) {
-    const where = target.kind === 'stdout' ? 'stdout' : target.out.absolute;
+    const where = target.kind === 'stdout' ? 'stdout' : target.kind === 'player' ? target.player.path : target.out.absolute;
     let total = 0;
     if (src.kind === 'text') for (const _ of sentences(src.text)) total++;
     const what = src.kind === 'text' ? `${codePoints(src.text)} characters (${total} sentence${total === 1 ? '' : 's'})` : 'stdin line by line';
@@ -204,7 +219,7 @@ export async function runSpeak(opts: SpeakOptions): Promise<SpeakResult> {
     session = await openSession(spec, { ...opts, requests: bound });
     const { worker, ready } = session;
     if (opts.raw) info(`tts: raw audio on stdout: s16le (signed 16-bit little-endian), ${ready.sample_rate} Hz, 1 channel`);
-    sink = target.kind === 'stdout' ? new StdoutSink(opts.raw) : new FileSink(target.out, opts.force);
+    sink = target.kind === 'stdout' ? new StdoutSink(opts.raw) : target.kind === 'player' ? new PlayerSink(target.player) : new FileSink(target.out, opts.force);
     const totalChars = src.kind === 'text' ? codePoints(src.text) : 0;
     let doneChars = 0;
     const started = performance.now();
@@ -230,7 +245,7 @@ export async function runSpeak(opts: SpeakOptions): Promise<SpeakResult> {
     const secondsOut = result.samples / result.sampleRate;
     verbose(`synthesized ${result.sentences} sentence(s), ${result.samples} samples; first audio after ${Math.round(result.firstAudioMs)} ms`);
     return {
-      target: target.kind === 'stdout' ? '-' : target.out.display,
+      target: target.kind === 'stdout' ? '-' : target.kind === 'player' ? `player:${target.player.name}` : target.out.display,
       seconds: secondsOut,
       sampleRate: result.sampleRate,
       model: ready.model,
@@ -273,5 +288,9 @@ export function summarize(r: SpeakResult): void {
     return;
   }
   if (r.target === '-' || r.target === '') return;
+  if (r.target.startsWith('player:')) {
+    info(`Played ${r.seconds.toFixed(2)} s with ${r.target.slice(7)}`);
+    return;
+  }
   info(`Wrote ${r.target} (${r.seconds.toFixed(2)} s, ${r.sampleRate} Hz, ${r.model.includes('/') && !r.model.startsWith('tts_models/') ? 'local Coqui model' : r.model})`);
 }

@@ -298,4 +298,27 @@ describe('long text and pipes', () => {
     expect(afterFirst).toBeGreaterThan(0);
     expect(total).toBeGreaterThan(afterFirst);
   });
+
+  it('--play streams the WAV into the first player on PATH (no shell); none found is exit 3', async () => {
+    const bin = path.join(sb.root, 'fakebin');
+    fs.mkdirSync(bin);
+    // A stand-in for aplay that keeps what it was sent; its stdout must not reach ours.
+    fs.writeFileSync(path.join(bin, 'aplay'), '#!/bin/sh\necho "player says hi"\ncat > played.wav\n', { mode: 0o755 });
+    const env = { ...baseEnv(path.join(sb.root, 'home')), PATH: `${bin}:${process.env.PATH}` };
+    const r = await runCli(['Play this. And this too.', '--play'], { cwd: sb.work, env });
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stdout.length).toBe(0);
+    expect(r.stderr).toMatch(/^Played \d+\.\d+ s with aplay$/m);
+    const played = fs.readFileSync(at('played.wav'));
+    expect(played.readUInt32LE(40)).toBe(0xffffffff);
+    const file = await runCli(['Play this. And this too.', '-o', 'f.wav'], { cwd: sb.work });
+    expect(played.subarray(44).equals(pcm(wav('f.wav')))).toBe(true);
+
+    const none = await runCli(['x', '--play'], { cwd: sb.work, env: { ...env, PATH: path.dirname(process.execPath) } });
+    expect(none.exitCode).toBe(3);
+    expect(none.stderr).toMatch(/^tts: E_PLAYER_MISSING: No audio player found/);
+    const both = await runCli(['x', '--play', '-o', 'x.wav'], { cwd: sb.work, env });
+    expect(both.exitCode).toBe(2);
+    expect(file.exitCode).toBe(0);
+  });
 });

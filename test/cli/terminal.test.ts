@@ -95,6 +95,22 @@ describe('spinner', () => {
     expect(listFiles(sb.work)).toEqual([]);
   });
 
+  it('batch and long text on a terminal: a progress line with count, bar, percentage; none when not a terminal', async () => {
+    fs.writeFileSync(path.join(sb.work, 'items.txt'), Array.from({ length: 6 }, (_, i) => `This is batch item number ${i + 1}, spoken on its own.`).join('\n'));
+    const r = await onPty(['batch', 'items.txt', '-d', 'out'], 120, 80, { CI: undefined, NO_COLOR: '1' });
+    expect(r.exit).toBe(0);
+    expect(r.output).toMatch(/Batch [1-5]\/6 \[#+\.*\] \d+%/);
+    expect(r.output).toMatch(/batch: 6 written; .* s of audio in .* s\./);
+    expect(r.output).not.toMatch(/\x1b\[[0-9;]*m/); // NO_COLOR
+    fs.writeFileSync(path.join(sb.work, 'long.txt'), LONG_TEXT);
+    const long = await onPty(['-f', 'long.txt', '-o', 'long.wav'], 120, 80, { CI: undefined });
+    expect(long.exit).toBe(0);
+    expect(long.output).toMatch(/Synthesizing \d+ sentences \[#*\.*\] \d+%/);
+    const piped = await runCli(['batch', 'items.txt', '-d', 'out2'], { cwd: sb.work });
+    expect(piped.exitCode).toBe(0);
+    expect(piped.stderr).toMatch(/^batch: 6 written; [\d.]+ s of audio in [\d.]+ s\.$/); // one line, no progress
+  });
+
   it('with --quiet: nothing at all', async () => {
     const r = await onPty(['Hello there', '-o', 'tty.wav', '-q'], 60, 80, { CI: undefined });
     expect(r.exit).toBe(0);
