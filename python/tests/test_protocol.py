@@ -260,3 +260,52 @@ def test_weights_only_false_is_refused_not_obeyed(tmp_path: Path) -> None:
     finally:
         torch.load = original
     assert not canary.exists()
+
+
+def test_unread_results_are_removed_when_the_client_closes_stdin(tmp_path: Path) -> None:
+    # A CLI that stops reading (its stdout reader went away, or it was killed) leaves queued results behind;
+    # the worker removes them, and its directory when empty, as it exits.
+    w = WorkerProc(tmp_path)
+    assert w.call({"id": "1", **PIPER})["ok"] is True
+    reply = w.call({"id": "2", "op": "synthesize", "text": "Nobody reads this.", "out": "unread.pcm"})
+    path = Path(reply["result"]["path"])
+    assert path.exists()
+    assert w.proc.stdin is not None
+    w.proc.stdin.close()
+    assert w.proc.wait(timeout=30) == 0
+    assert not path.exists()
+
+
+def test_piper_is_reproducible_for_the_same_sequence_of_requests(tmp_path: Path) -> None:
+    # The voice samples noise; its generator is seeded when the voice loads, so two fresh workers agree.
+    outs = []
+    for k in range(2):
+        d = tmp_path / f"w{k}"
+        d.mkdir()
+        w = WorkerProc(d)
+        try:
+            assert w.call({"id": "1", **PIPER})["ok"] is True
+            got = []
+            for i, text in enumerate(["One sentence.", "And another one."]):
+                res = w.call({"id": f"s{i}", "op": "synthesize", "text": text, "out": f"s{i}.pcm"})["result"]
+                got.append(Path(res["path"]).read_bytes())
+            outs.append(got)
+        finally:
+            w.proc.kill()
+            w.proc.wait()
+    assert outs[0] == outs[1]
+
+
+@pytest.mark.slow
+def test_coqui_output_depends_only_on_the_text(tmp_path: Path, coqui_model: Path) -> None:
+    # Seeded per request: a sentence gives the same audio whatever was synthesized before it (batch == single).
+    w = WorkerProc(tmp_path)
+    try:
+        assert w.call({"id": "1", "op": "load", "engine": "coqui", "kind": "folder", "model": str(coqui_model)})["ok"] is True
+        first = w.call({"id": "2", "op": "synthesize", "text": "Same words.", "out": "a.pcm"})["result"]
+        w.call({"id": "3", "op": "synthesize", "text": "Something else in between.", "out": "b.pcm"})
+        again = w.call({"id": "4", "op": "synthesize", "text": "Same words.", "out": "c.pcm"})["result"]
+        assert Path(first["path"]).read_bytes() == Path(again["path"]).read_bytes()
+    finally:
+        w.proc.kill()
+        w.proc.wait()
