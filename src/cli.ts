@@ -144,7 +144,7 @@ function buildProgram(onResult: (code: number) => void): Command {
 
   program
     .command('batch')
-    .description('one output per line, paragraph or manifest entry of text files (see tts batch --help)')
+    .description('one output per line, paragraph or manifest entry of text files')
     .usage('<file...> [options]')
     .argument('<file...>', "UTF-8 text files, or JSON-lines manifests (.jsonl); '-' reads stdin")
     .option('-d, --out-dir <dir>', 'directory for the outputs, inside an allowed directory (default: .)')

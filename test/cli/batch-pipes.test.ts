@@ -190,6 +190,18 @@ describe('batch: one output per line', () => {
     expect(traversal.stderr).toContain('E_PATH_TRAVERSAL');
   });
 
+  it('--jobs 2 shares the items between two workers and writes the same audio as one worker (Coqui, seeded)', async () => {
+    fs.writeFileSync(at('in.txt'), ['Alpha one.', 'Bravo two two.', 'Charlie three three three.', 'Delta four.', 'Echo five five.'].join('\n'));
+    // The same thread count on both sides: float sums in torch depend on how the work is split between threads.
+    const one = await runCli(['batch', 'in.txt', '-d', 'one', ...COQUI, '--threads', '1'], { cwd: sb.work });
+    const two = await runCli(['batch', 'in.txt', '-d', 'two', ...COQUI, '--jobs', '2', '--threads', '1', '--verbose'], { cwd: sb.work });
+    expect(one.exitCode, one.stderr).toBe(0);
+    expect(two.exitCode, two.stderr).toBe(0);
+    expect(two.stderr.split(WORKER_STARTED).length - 1).toBe(2);
+    expect(listFiles(at('two'))).toHaveLength(5);
+    expect(treeHash(at('two'))).toBe(treeHash(at('one')));
+  });
+
   it('--fail-fast stops at the first failed item; the rest are reported as not run', async () => {
     fs.writeFileSync(at('m.jsonl'), '{"text": "One.", "output": "1.wav"}\n{"text": "Two.", "output": "2.wav", "speaker": "nobody"}\n{"text": "Three.", "output": "3.wav"}\n');
     const r = await runCli(['batch', 'm.jsonl', '-d', 'out', '--fail-fast', '--json'], { cwd: sb.work });
