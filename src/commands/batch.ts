@@ -336,13 +336,14 @@ export async function runBatch(opts: BatchOptions): Promise<BatchReport> {
               }
             } catch (err) {
               const e = err instanceof TtsError ? err : new TtsError('E_INTERNAL', err instanceof Error ? err.message : String(err));
-              it.status = 'failed';
-              it.error = new TtsError(e.code, `${where(it)}: ${e.message}`, { hint: e.hint, detail: e.detail });
-              reportFailure(it);
               if (e.code === 'E_INTERRUPTED' || interrupted()) {
+                // Ctrl-C: the worker was killed under this item; the CLI says "interrupted" once, not per item.
                 stop = true;
                 throw err;
               }
+              it.status = 'failed';
+              it.error = new TtsError(e.code, `${where(it)}: ${e.message}`, { hint: e.hint, detail: e.detail });
+              reportFailure(it);
               if (opts.failFast) stop = true;
               if (workerLost(err) && session) {
                 await session.worker.close();
@@ -412,7 +413,8 @@ export function finishBatch(report: BatchReport, opts: { json: boolean }): numbe
     info(`batch: ${parts.join(', ')}; ${summary.seconds_of_audio.toFixed(1)} s of audio in ${(report.elapsedMs / 1000).toFixed(1)} s.`);
   }
   if (failed > 0) {
-    errorLine(`tts: ${paint('red', 'E_BATCH_FAILED')}: ${failed} of ${items.length} item${items.length === 1 ? '' : 's'} failed (first: ${show(items.find((it) => it.status === 'failed')!.error!.message, 120)}).`);
+    const first = items.find((it) => it.status === 'failed')!;
+    errorLine(`tts: ${paint('red', 'E_BATCH_FAILED')}: ${failed} of ${items.length} item${items.length === 1 ? '' : 's'} failed (the first: ${where(first)}, ${first.error!.code}).`);
     return EXIT.SYNTHESIS;
   }
   return EXIT.OK;

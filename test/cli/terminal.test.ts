@@ -132,6 +132,40 @@ describe('signals', () => {
     expect(await eventually(() => !alive(workerPid), 5000)).toBe(true);
   });
 
+  it('Ctrl-C during a batch: exit 130, finished items kept, no partial or temp files, workers gone, one message', async () => {
+    fs.writeFileSync(path.join(sb.work, 'items.txt'), Array.from({ length: 30 }, (_, i) => `Batch item ${i + 1}: ${LONG_TEXT.slice(0, 160)}`).join('\n'));
+    const child = execa('node', [BIN, 'batch', 'items.txt', '-d', 'out', '--jobs', '2', '--verbose'], {
+      cwd: sb.work,
+      env: baseEnv(path.join(sb.root, 'home')),
+      extendEnv: false,
+      reject: false,
+      detached: true,
+    });
+    let stderr = '';
+    const pids: number[] = [];
+    const written = new Promise<void>((resolve) => {
+      child.stderr!.on('data', (c: Buffer) => {
+        stderr += c.toString();
+        for (const m of c.toString().matchAll(/worker (\d+): .* loaded in/g)) pids.push(Number(m[1]));
+        if (/items\.txt:1: wrote/.test(stderr)) resolve();
+      });
+    });
+    await written;
+    process.kill(-child.pid!, 'SIGINT');
+    const r = await child;
+    expect(r.exitCode).toBe(130);
+    const lines = stderr.split('\n').filter((l) => l.startsWith('tts: '));
+    expect(lines).toEqual([expect.stringMatching(/^tts: E_INTERRUPTED: /)]);
+    const files = listFiles(path.join(sb.work, 'out'));
+    expect(files.length).toBeGreaterThan(0);
+    for (const f of files) {
+      expect(f).toMatch(/^\d{4}\.wav$/); // no hidden temporary files
+      const buf = fs.readFileSync(path.join(sb.work, 'out', f));
+      expect(buf.readUInt32LE(4)).toBe(buf.length - 8); // complete files only
+    }
+    for (const pid of pids) expect(await eventually(() => !alive(pid), 5000)).toBe(true);
+  });
+
   it('kill -9 of the CLI: the worker notices and exits (no orphan)', async () => {
     const run = startLong(false);
     const workerPid = await run.workerPid;
