@@ -289,7 +289,7 @@ export async function run(argv: readonly string[]): Promise<number> {
     await program.parseAsync(protectText(args), { from: 'user' });
   } catch (err) {
     code = interrupted ? interrupted : render(err);
-    if (interrupted) errorLine(`tts: E_INTERRUPTED: interrupted by ${interrupted === EXIT.INTERRUPTED ? 'SIGINT' : 'SIGTERM'}; no partial output was left (finished batch items are kept).`);
+    if (interrupted) errorLine(`tts: E_INTERRUPTED: interrupted by ${interrupted === EXIT.INTERRUPTED ? 'SIGINT' : 'SIGTERM'}; no partial file was left (finished batch items are kept).`);
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
