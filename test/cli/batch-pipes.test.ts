@@ -202,6 +202,15 @@ describe('batch: one output per line', () => {
     expect(treeHash(at('two'))).toBe(treeHash(at('one')));
   });
 
+  it('an input with an invalid UTF-8 byte stops the batch before synthesis, naming the file, line and byte offset', async () => {
+    fs.writeFileSync(at('bad.txt'), Buffer.concat([Buffer.from('Fine line.\nBroken '), Buffer.from([0xff]), Buffer.from(' line.\n')]));
+    const r = await runCli(['batch', 'bad.txt', '-d', 'out', '--verbose'], { cwd: sb.work });
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toMatch(/^tts: E_TEXT_ENCODING: The text from "bad\.txt" is not valid UTF-8 \(line 2, byte offset 18\)/m);
+    expect(r.stderr).not.toContain(WORKER_STARTED);
+    expect(fs.existsSync(at('out'))).toBe(false);
+  });
+
   it('--fail-fast stops at the first failed item; the rest are reported as not run', async () => {
     fs.writeFileSync(at('m.jsonl'), '{"text": "One.", "output": "1.wav"}\n{"text": "Two.", "output": "2.wav", "speaker": "nobody"}\n{"text": "Three.", "output": "3.wav"}\n');
     const r = await runCli(['batch', 'm.jsonl', '-d', 'out', '--fail-fast', '--json'], { cwd: sb.work });
@@ -240,6 +249,11 @@ describe('long text and pipes', () => {
     const file = await runCli(['One. Two. Three.', '-o', 'direct.wav'], { cwd: sb.work });
     expect(file.exitCode).toBe(0);
     expect(fs.readFileSync(at('redirected.wav')).equals(fs.readFileSync(at('direct.wav')))).toBe(true);
+    // --verbose fills stderr with the engine's messages; stdout stays the same audio.
+    const v = await execa('bash', ['-c', `node "${BIN}" 'One. Two. Three.' -o - --verbose > verbose.wav`], { cwd: sb.work, env: baseEnv(path.join(sb.root, 'home')), extendEnv: false, reject: false });
+    expect(v.exitCode).toBe(0);
+    expect(String(v.stderr)).toContain('worker');
+    expect(fs.readFileSync(at('verbose.wav')).equals(fs.readFileSync(at('direct.wav')))).toBe(true);
   });
 
   it('a reader that exits early (| head -c 100) ends the CLI quietly: exit 0, no message, no worker left', async () => {
