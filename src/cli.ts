@@ -90,6 +90,9 @@ Exit status: 0 ok, 1 internal error, 2 usage or validation, 3 environment (setup
 
 First run: tts setup   Troubleshooting: tts doctor   Docs: README.md in the package`;
 
+/** The command being run, for the interruption message. */
+let activeCommand: 'speak' | 'batch' | 'setup' | 'doctor' = 'speak';
+
 function buildProgram(onResult: (code: number) => void): Command {
   const program = new Command('tts');
   program
@@ -189,6 +192,7 @@ so rerunning a batch resumes it. A failed item does not stop the others (unless 
 is 4 (E_BATCH_FAILED) when any item failed.`,
     )
     .action(async (inputs: string[], opts: Record<string, unknown>) => {
+      activeCommand = 'batch';
       const { batchOptionsSchema, runBatch, finishBatch } = await import('./commands/batch.js');
       const parsed = await parseOptions(batchOptionsSchema, { ...opts, inputs });
       onResult(finishBatch(await runBatch(parsed), parsed));
@@ -219,6 +223,20 @@ is 4 (E_BATCH_FAILED) when any item failed.`,
       else printDoctor(report);
       onResult(report.ok ? EXIT.OK : EXIT.ENVIRONMENT);
     });
+
+  // Options given before a subcommand (`tts --dry-run batch ...`) belong to that subcommand when it has them
+  // (UX: global flags work before or after); an option it does not have is an error, never silently dropped.
+  program.hook('preSubcommand', (root, sub) => {
+    for (const opt of root.options) {
+      const key = opt.attributeName();
+      if (key === 'color' || root.getOptionValueSource(key) !== 'cli') continue;
+      const target = sub.options.find((o) => o.attributeName() === key);
+      if (!target) {
+        throw new TtsError('E_USAGE', `${opt.long} is not an option of \`tts ${sub.name()}\`.`, { hint: `See tts ${sub.name()} --help.` });
+      }
+      sub.setOptionValueWithSource(key, root.getOptionValue(key), 'cli');
+    }
+  });
 
   program.exitOverride();
   program.configureOutput({
@@ -269,6 +287,14 @@ function render(err: unknown): number {
 /** Run the CLI with process.argv-style arguments; returns the exit status instead of exiting. */
 export async function run(argv: readonly string[]): Promise<number> {
   const args = argv.slice(2);
+  if (args.includes('--no-color')) process.env.NO_COLOR = '1';
+  // A reader of stdout that goes away (`tts --help | head -1`, `tts doctor --json | true`) ends nothing badly:
+  // what is left to print is dropped, quietly. Any other write error on stdout fails the run (below).
+  let stdoutError: NodeJS.ErrnoException | undefined;
+  const onStdoutError = (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE' && err.code !== 'ERR_STREAM_DESTROYED') stdoutError ??= err;
+  };
+  process.stdout.on('error', onStdoutError);
   logState.debug = args.includes('--debug');
   logState.quiet = args.includes('-q') || args.includes('--quiet');
   logState.verbose = args.includes('--verbose');
@@ -286,13 +312,25 @@ export async function run(argv: readonly string[]): Promise<number> {
     const program = buildProgram((c) => {
       code = c;
     });
-    await program.parseAsync(protectText(args), { from: 'user' });
+    if (args[0] === 'help' && args.length > 1 && args[1] !== 'help' && !SUBCOMMANDS.has(args[1]!)) {
+      throw new TtsError('E_USAGE', `Unknown command ${show(args[1]!)}; the commands are ${[...SUBCOMMANDS].filter((c) => c !== 'help').join(', ')}.`, {
+        hint: 'See tts --help.',
+      });
+    }
+    await program.parseAsync(protectText(args[0] === 'help' && args[1] === 'help' ? ['--help'] : args), { from: 'user' });
   } catch (err) {
     code = interrupted ? interrupted : render(err);
-    if (interrupted) errorLine(`tts: E_INTERRUPTED: interrupted by ${interrupted === EXIT.INTERRUPTED ? 'SIGINT' : 'SIGTERM'}; no partial file was left (finished batch items are kept).`);
+    if (interrupted) {
+      const kept = activeCommand === 'batch' ? ' (finished batch items are kept)' : '';
+      errorLine(`tts: E_INTERRUPTED: interrupted by ${interrupted === EXIT.INTERRUPTED ? 'SIGINT' : 'SIGTERM'}; no partial file was left${kept}.`);
+    }
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+  }
+  await new Promise((resolve) => setImmediate(resolve)); // a failed stdout write reports on the next tick
+  if (stdoutError && !interrupted && code === EXIT.OK) {
+    code = render(new TtsError('E_OUTPUT_WRITE', `Could not write to stdout: ${stdoutError.code ?? stdoutError.message}.`));
   }
   return interrupted || code;
 }

@@ -3,11 +3,62 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { TtsError, show } from './errors.js';
 import { VENV_DIR } from './paths.js';
-import { isInside, type AllowedDir } from './audio/base-dirs.js';
+import { containing, type AllowedDir } from './audio/base-dirs.js';
 
 export const DEFAULT_VOICE = 'en_US-joe-medium';
 /** Voices shipped with the worker's Python environment (PyPI packages installed by `tts setup`). */
 export const EMBEDDED_VOICES: readonly string[] = [DEFAULT_VOICE];
+
+/** What the embedded voices speak (their configs' espeak voice) and their speakers, known without Python. */
+const EMBEDDED_VOICE_INFO: Readonly<Record<string, { languages: readonly string[]; speakers: readonly string[] }>> = {
+  [DEFAULT_VOICE]: { languages: ['en-us'], speakers: [] },
+};
+
+const SCRIPTS = ['Latin', 'Greek', 'Cyrillic', 'Armenian', 'Hebrew', 'Arabic', 'Devanagari', 'Bengali', 'Tamil', 'Thai', 'Georgian', 'Hangul', 'Hiragana', 'Katakana', 'Han', 'Ethiopic'] as const;
+const SCRIPT_RE = Object.fromEntries(SCRIPTS.map((name) => [name, new RegExp(`\\p{Script=${name}}`, 'u')])) as Record<(typeof SCRIPTS)[number], RegExp>;
+
+/**
+ * Letters an embedded voice cannot pronounce: every voice we ship reads Latin script, and espeak-ng spells other
+ * scripts out letter by letter ("Chinese letter ..."). Returns e.g. "Han ×4, Hebrew ×2", or '' when all is Latin.
+ */
+export function foreignScripts(spec: ModelSpec, text: string): string {
+  if (spec.kind !== 'voice') return '';
+  const counts = new Map<string, number>();
+  for (const m of text.matchAll(/[^\p{Script=Latin}\P{L}]/gu)) {
+    const ch = m[0];
+    const name = SCRIPTS.find((s) => SCRIPT_RE[s].test(ch)) ?? 'other';
+    counts.set(name, (counts.get(name) ?? 0) + 1);
+  }
+  return [...counts].sort((a, b) => b[1] - a[1]).map(([s, n]) => `${s} ×${n}`).join(', ');
+}
+
+/**
+ * Check --speaker and --language against an embedded voice before any Python starts, and return the language tag
+ * the engine expects: tags are compared case-insensitively with `_` as `-`, and a bare primary tag (`en`) means
+ * the voice's one variant of it (`en-us`). Coqui models are checked by the worker, which reads their lists.
+ */
+export function checkVoiceOptions(spec: ModelSpec, speaker: string | undefined, language: string | undefined): string | undefined {
+  if (spec.kind !== 'voice') return language;
+  const voice = EMBEDDED_VOICE_INFO[spec.model];
+  if (!voice) return language;
+  if (speaker !== undefined && !voice.speakers.includes(speaker)) {
+    throw new TtsError(
+      'E_SPEAKER',
+      voice.speakers.length === 0
+        ? `Voice ${spec.model} has a single speaker; --speaker ${show(speaker)} does not apply.`
+        : `Voice ${spec.model} has no speaker ${show(speaker)}; choose one of ${voice.speakers.join(', ')}.`,
+    );
+  }
+  if (language === undefined) return undefined;
+  const tag = language.toLowerCase().replace(/_/g, '-');
+  const match = voice.languages.find((l) => l === tag) ?? (voice.languages.filter((l) => l.split('-')[0] === tag).length === 1 ? voice.languages.find((l) => l.split('-')[0] === tag) : undefined);
+  if (!match) {
+    throw new TtsError('E_SPEAKER', `Voice ${spec.model} speaks only ${voice.languages.join(', ')}; --language ${show(language)} is not available.`, {
+      hint: 'For other languages use a Coqui model: tts -m tts_models/<lang>/<dataset>/<model>.',
+    });
+  }
+  return match;
+}
 
 export type ModelSpec =
   | { engine: 'piper'; kind: 'voice'; model: string; display: string }
@@ -122,8 +173,8 @@ export function resolveModel(name: string | undefined, modelsDirs: () => Allowed
       /* checked below */
     }
     const allowed = modelsDirs();
-    if (!allowed.some((d) => isInside(d.real, real))) {
-      throw new TtsError('E_MODEL_NOT_ALLOWED', `Model folder ${show(raw)} is outside the allowed models directories (${allowed.map((d) => show(d.real)).join(', ')}).`, {
+    if (!containing(allowed, real)) {
+      throw new TtsError('E_MODEL_NOT_ALLOWED', `Model folder ${show(raw)} is outside the allowed models directories (${allowed.filter((d) => !d.refused).map((d) => show(d.real)).join(', ')}).`, {
         hint: 'Allow its parent with --models-dir DIR (or TTS_MODELS_DIRS, or "modelsDirs" in the config file).',
       });
     }

@@ -51,7 +51,14 @@ export function invalidUtf8Offset(buf: Buffer): number {
 
 // Invisible format characters dropped from text: soft hyphen, zero-width space, word joiner, BOM, bidi controls.
 // ZWJ and ZWNJ (U+200C, U+200D) stay: emoji sequences and Persian/Indic spelling need them.
-const DROPPED = /[\u00ad\u200b\u200e\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]/gu;
+// Variation selectors and the keycap mark are invisible too (`1️⃣` is the digit 1).
+const DROPPED = /[\u00ad\u200b\u200e\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufe0e\ufe0f\u20e3\ufeff]/gu;
+
+// Emoji (pictographs shown as emoji, with their skin tones, tags and ZWJ sequences) are not spoken, by any engine:
+// one rule, so `😀` alone is "nothing to speak" and `👩‍👩‍👧 family` says "family" (Piper would otherwise read
+// "woman woman girl", a Coqui model would drop them). Text-style symbols (© ™ ☃ ✓) are left to the engine.
+const EMOJI =
+  /(?:\p{Emoji_Presentation}|\p{Extended_Pictographic}\ufe0f)[\u{1f3fb}-\u{1f3ff}\ufe0f\u20e3\u{e0020}-\u{e007f}]*(?:\u200d(?:\p{Emoji_Presentation}|\p{Extended_Pictographic}\ufe0f?)[\u{1f3fb}-\u{1f3ff}\ufe0f\u{e0020}-\u{e007f}]*)*/gu;
 
 // Other control characters (ESC, BEL, ...) become spaces: they are not speech, and must not reach a terminal
 // through an engine's log line.
@@ -62,7 +69,12 @@ export function normalizeText(text: string): string {
   // Each step copies the text only when it has something to change (long texts are held once, not five times).
   let t = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
   if (t.includes('\r')) t = t.replace(/\r\n?/g, '\n');
-  if (/[^\u0000-\u00ff]/.test(t)) t = t.normalize('NFC'); // Latin-1 text is always in NFC already
+  if (/[^\u0000-\u00ff]/.test(t)) {
+    t = t.normalize('NFC'); // Latin-1 text is always in NFC already, and has no emoji
+    EMOJI.lastIndex = 0;
+    if (EMOJI.test(t)) t = t.replace(EMOJI, ' ');
+    EMOJI.lastIndex = 0;
+  }
   DROPPED.lastIndex = 0;
   if (DROPPED.test(t)) t = t.replace(DROPPED, '');
   DROPPED.lastIndex = 0;
@@ -70,6 +82,11 @@ export function normalizeText(text: string): string {
   if (CONTROLS.test(t)) t = t.replace(CONTROLS, ' ');
   CONTROLS.lastIndex = 0;
   return t;
+}
+
+/** The text with invisible and control characters removed, but emoji kept (for messages). */
+function normalizeInvisibles(text: string): string {
+  return text.replace(DROPPED, '').replace(CONTROLS, ' ');
 }
 
 /** Length in code points (an emoji counts 1), without building an array of the characters. */
@@ -97,7 +114,8 @@ export function checkText(text: string, maxChars: number, source: string): strin
     });
   }
   if (!/[\p{L}\p{N}]/u.test(clean)) {
-    throw new TtsError('E_TEXT_EMPTY', `The text from ${source} has nothing to speak${clean.trim() ? ` (${show(clean.trim(), 40)} has no letters or digits)` : ''}.`, {
+    const shown = normalizeInvisibles(text).trim();
+    throw new TtsError('E_TEXT_EMPTY', `The text from ${source} has nothing to speak${shown ? ` (${show(shown, 40)} has no letters or digits${clean.trim() ? '' : '; emoji are not spoken'})` : ''}.`, {
       hint: 'Give some words, e.g. tts "Hello world" -o hello.wav',
     });
   }

@@ -1,5 +1,6 @@
 // Allowed directories: where outputs may be written (base directories) and where local models may live.
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { TtsError, show } from '../errors.js';
 
@@ -10,6 +11,39 @@ export interface AllowedDir {
   ino: number;
   /** How the user named it, for messages. */
   display: string;
+  /**
+   * Set on the implicit current directory when it failed the checks: it is then no allowed directory, and this
+   * error is what a path that needs it gets (so an unsafe current directory does not block --base-dir elsewhere).
+   */
+  refused?: TtsError;
+}
+
+let privateGroupCache: Map<number, boolean> | undefined;
+
+/**
+ * True when `gid` is the user's own private group (the user-private-group scheme of Debian/Ubuntu, where a
+ * `umask 002` makes every new directory group-writable): it is the user's primary group, no other account has it
+ * as its primary group, and it lists no member but the user. Then "writable by the group" means "by you".
+ */
+export function isPrivateGroup(gid: number): boolean {
+  privateGroupCache ??= new Map();
+  const known = privateGroupCache.get(gid);
+  if (known !== undefined) return known;
+  let result = false;
+  try {
+    const me = os.userInfo();
+    if (gid === me.gid) {
+      const lines = (f: string) => fs.readFileSync(f, 'utf8').split('\n').filter((l) => l && !l.startsWith('#')).map((l) => l.split(':'));
+      const group = lines('/etc/group').find((g) => Number(g[2]) === gid);
+      const members = (group?.[3] ?? '').split(',').filter(Boolean);
+      const sharers = lines('/etc/passwd').filter((u) => Number(u[3]) === gid && u[0] !== me.username);
+      result = group !== undefined && members.every((m) => m === me.username) && sharers.length === 0;
+    }
+  } catch {
+    result = false; // cannot tell: stay strict
+  }
+  privateGroupCache.set(gid, result);
+  return result;
 }
 
 const S_ISVTX = 0o1000;
@@ -35,7 +69,8 @@ export function checkAllowedDir(dir: string, what: string): AllowedDir {
   if (st.uid !== uid && st.uid !== 0) {
     throw new TtsError('E_BASE_INSECURE', `The ${what} ${show(dir)} belongs to uid ${st.uid}, not to you.`);
   }
-  if (st.mode & 0o022 && !(st.mode & S_ISVTX)) {
+  const othersWrite = st.mode & 0o002 || (st.mode & 0o020 && !isPrivateGroup(st.gid));
+  if (othersWrite && !(st.mode & S_ISVTX)) {
     throw new TtsError('E_BASE_INSECURE', `The ${what} ${show(dir)} is writable by group or others (mode ${(st.mode & 0o7777).toString(8)}).`, {
       hint: 'Others could swap files under it; use a private directory (chmod go-w).',
     });
@@ -52,9 +87,25 @@ export function allowedDirs(extra: readonly string[], what: string, defaults: re
   const add = (a: AllowedDir) => {
     if (!out.some((o) => o.real === a.real)) out.push(a);
   };
-  for (const d of ['.', ...extra]) add(checkAllowedDir(d, what));
+  try {
+    add(checkAllowedDir('.', what));
+  } catch (err) {
+    if (!(err instanceof TtsError)) throw err;
+    // The current directory is allowed implicitly; when it is unsafe, only paths that need it fail.
+    out.push({ real: path.resolve('.'), dev: -1, ino: -1, display: '.', refused: err });
+  }
+  for (const d of extra) add(checkAllowedDir(d, what));
   for (const d of defaults) if (fs.existsSync(d)) add(checkAllowedDir(d, what));
   return out;
+}
+
+/** The first allowed directory (not a refused one) that contains the real path `p`; a refused one throws. */
+export function containing(dirs: readonly AllowedDir[], p: string): AllowedDir | undefined {
+  const hit = dirs.filter((d) => isInside(d.real, p));
+  const ok = hit.find((d) => !d.refused);
+  if (ok) return ok;
+  if (hit[0]?.refused) throw hit[0].refused;
+  return undefined;
 }
 
 /** True when `p` (a real path) is `dir` or lies below it. Never a bare string-prefix test. */

@@ -36,6 +36,12 @@ export function checkOutputName(raw: string): { components: string[]; ext: Audio
       `Output path ${show(raw)} contains the control or invisible character U+${bad[0].codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}.`,
     );
   }
+  if (raw.includes('\ufffd')) {
+    // Node turns argv bytes that are not UTF-8 into U+FFFD: writing that name would create a different file.
+    throw new TtsError('E_PATH_INVALID_CHAR', `Output path ${show(raw)} contains U+FFFD, the replacement character: the name is not valid UTF-8.`, {
+      hint: "Check the terminal's locale (e.g. LANG=C.UTF-8).",
+    });
+  }
   if (raw.normalize('NFC') !== raw) {
     throw new TtsError('E_PATH_INVALID_CHAR', `Output path ${show(raw)} is not in Unicode NFC form.`, {
       hint: 'Write accented letters precomposed (NFC).',
@@ -109,16 +115,20 @@ export function resolveOutput(raw: string, bases: readonly AllowedDir[]): Resolv
   const { components } = checkOutputName(raw);
   if (!path.isAbsolute(raw)) {
     const base = bases[0]!;
+    if (base.refused) throw base.refused;
     return { base, components, absolute: path.join(base.real, ...components), display: raw };
   }
   const abs = path.resolve('/', ...components);
   for (const base of bases) {
+    if (base.refused) continue;
     for (const prefix of [base.real, path.resolve(base.display)]) {
       if (!isInside(prefix, abs) || abs === prefix) continue;
       const parts = path.relative(prefix, abs).split(path.sep);
       return { base, components: parts, absolute: path.join(base.real, ...parts), display: raw };
     }
   }
+  const refused = bases.find((b) => b.refused && isInside(b.real, abs));
+  if (refused) throw refused.refused!;
   throw new TtsError('E_PATH_TRAVERSAL', `Output path ${show(raw)} lies outside the allowed directories (${bases.map((b) => show(b.display === '.' ? b.real : b.display)).join(', ')}).`, {
     hint: 'Write inside the current directory, or allow another directory with --base-dir.',
   });

@@ -242,7 +242,9 @@ export class PlayerSink implements AudioSink {
     this.child?.stdin?.end();
     const code = await this.exited;
     if (code === -1) throw new TtsError('E_PLAYER', `The player ${show(this.player.path)} could not be started.`);
-    if (code !== 0 && code !== null && !this.gone) {
+    // A player that stopped reading and then failed ("audio open error") is a failure, even though we stopped
+    // quietly when its stdin closed; one that exits 0 early was closed by its user.
+    if (code !== 0 && code !== null) {
       throw new TtsError('E_PLAYER', `The player ${this.player.name} exited with status ${code}.`, {
         hint: 'Check that a sound device is available, or write a file with -o out.wav.',
       });

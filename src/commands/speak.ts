@@ -1,26 +1,21 @@
 // `tts [text...]`: validate everything, start the worker, synthesize, publish the audio.
 import { z } from 'zod';
+import { seconds, whole } from './option-schemas.js';
 import { TtsError, show } from '../errors.js';
 import { DEFAULT_MAX_CHARS, DEFAULT_MAX_LONG_CHARS, HARD_MAX_CHARS, checkText, codePoints, readStdin, readStdinLines, readTextFile } from '../text.js';
 import { resolveOutput, type ResolvedOutput } from '../audio/output-path.js';
 import { preflightOutput } from '../audio/publish.js';
 import { FileSink, PlayerSink, StdoutSink, findPlayer, type AudioSink } from '../audio/sink.js';
-import { resolveModel, type ModelSpec } from '../models.js';
+import { checkVoiceOptions, foreignScripts, resolveModel, type ModelSpec } from '../models.js';
 import { modelsHome } from '../paths.js';
 import { loadConfig, envList, type Config } from '../config.js';
 import { allowedDirs } from '../audio/base-dirs.js';
 import { sentences, type Sentence } from '../sentences.js';
 import { checkModelUsable, openSession } from '../synth/session.js';
 import { synthesizeTo } from '../synth/pipeline.js';
-import { info, logState, verbose } from '../ui/log.js';
+import { info, logState, verbose, warn } from '../ui/log.js';
 import { startSpinner } from '../ui/spinner.js';
 import { progressLine } from '../ui/progress.js';
-
-const seconds = (what: string, max: number) =>
-  z.coerce
-    .number({ error: `${what} must be a number of seconds` })
-    .positive({ error: `${what} must be greater than 0` })
-    .max(max, { error: `${what} must be at most ${max}` });
 
 export const speakOptionsSchema = z.object({
   text: z.array(z.string()),
@@ -34,17 +29,8 @@ export const speakOptionsSchema = z.object({
   modelsDir: z.array(z.string().min(1, { error: '--models-dir must not be empty' })).default([]),
   offline: z.boolean().default(false),
   acceptModelLicense: z.boolean().default(false),
-  maxChars: z.coerce
-    .number({ error: '--max-chars must be a whole number' })
-    .int({ error: '--max-chars must be a whole number' })
-    .min(1, { error: '--max-chars must be at least 1' })
-    .max(HARD_MAX_CHARS, { error: `--max-chars must be at most ${HARD_MAX_CHARS}` })
-    .optional(),
-  sentenceSilence: z.coerce
-    .number({ error: '--sentence-silence must be a number of seconds' })
-    .min(0, { error: '--sentence-silence must be 0 or more' })
-    .max(10, { error: '--sentence-silence must be at most 10' })
-    .default(0.2),
+  maxChars: whole('--max-chars', 1, HARD_MAX_CHARS).optional(),
+  sentenceSilence: seconds('--sentence-silence', 10, true).default(0.2),
   raw: z.boolean().default(false),
   play: z.boolean().default(false),
   lines: z.boolean().default(false),
@@ -52,18 +38,8 @@ export const speakOptionsSchema = z.object({
   timeout: seconds('--timeout', 3600).default(120),
   loadTimeout: seconds('--load-timeout', 7200).default(300),
   dryRun: z.boolean().default(false),
-  maxMemory: z.coerce
-    .number({ error: '--max-memory must be a whole number of MiB' })
-    .int({ error: '--max-memory must be a whole number of MiB' })
-    .min(256, { error: '--max-memory must be at least 256 (MiB)' })
-    .max(1_048_576, { error: '--max-memory must be at most 1048576 (MiB)' })
-    .default(8192),
-  threads: z.coerce
-    .number({ error: '--threads must be a whole number' })
-    .int({ error: '--threads must be a whole number' })
-    .min(1, { error: '--threads must be between 1 and 64' })
-    .max(64, { error: '--threads must be between 1 and 64' })
-    .optional(),
+  maxMemory: whole('--max-memory', 256, 1_048_576, 'MiB').default(8192),
+  threads: whole('--threads', 1, 64).optional(),
 });
 export type SpeakOptions = z.infer<typeof speakOptionsSchema>;
 
@@ -132,8 +108,9 @@ function resolveTarget(opts: SpeakOptions, config: Config): Target {
   }
   if (o === '-' || o === undefined) {
     if (process.stdout.isTTY) {
-      throw new TtsError('E_STDOUT_TTY', o === undefined ? 'No output file given (-o), and stdout is a terminal.' : 'Refusing to write audio to a terminal (-o -).', {
-        hint: 'Write a file with -o out.wav, or pipe the audio: tts "Hello" -o - | aplay',
+      const why = opts.raw ? 'Refusing to write raw audio (--raw) to a terminal.' : o === undefined ? 'No output file given (-o), and stdout is a terminal.' : 'Refusing to write audio to a terminal (-o -).';
+      throw new TtsError('E_STDOUT_TTY', why, {
+        hint: opts.raw ? 'Pipe it to a player: tts "Hello" --raw | aplay -f S16_LE -r 22050 -c 1' : 'Write a file with -o out.wav, or pipe the audio: tts "Hello" -o - | aplay',
       });
     }
     return { kind: 'stdout' };
@@ -200,6 +177,11 @@ export async function runSpeak(opts: SpeakOptions): Promise<SpeakResult> {
   );
   const target = resolveTarget(opts, config);
   const { needsNetwork } = checkModelUsable(spec, opts);
+  const language = checkVoiceOptions(spec, opts.speaker, opts.language);
+  const foreign = src.kind === 'text' ? foreignScripts(spec, src.text) : '';
+  if (foreign) {
+    warn(`voice ${spec.model} reads Latin script; letters in other scripts (${foreign}) will be spelled out one by one. For other languages use a Coqui model (-m).`);
+  }
   // An upper bound on the number of sentences, without walking the splitter over the text (that would allocate
   // as much again as the text): it scales the worker's CPU-time limit.
   const bound = src.kind === 'text' ? sentenceBound(src.text) : Infinity;
@@ -227,7 +209,7 @@ export async function runSpeak(opts: SpeakOptions): Promise<SpeakResult> {
     const units = src.kind === 'text' ? sentences(src.text) : lineUnits(src.maxChars);
     const result = await synthesizeTo(worker, units, sink, {
       speaker: opts.speaker,
-      language: opts.language,
+      language,
       timeoutMs: opts.timeout * 1000,
       sentenceSilence: opts.sentenceSilence,
       tag: 'speak',
@@ -241,7 +223,8 @@ export async function runSpeak(opts: SpeakOptions): Promise<SpeakResult> {
       throw new TtsError('E_TEXT_EMPTY', `The text from ${src.kind === 'text' ? src.source : 'stdin'} has nothing to speak.`);
     }
     spinner.stop();
-    if (!result.truncated) await sink.finish();
+    // A player that went away still has its exit status to tell (finish() waits for it); stdout has nothing.
+    if (!result.truncated || target.kind === 'player') await sink.finish();
     const secondsOut = result.samples / result.sampleRate;
     verbose(`synthesized ${result.sentences} sentence(s), ${result.samples} samples; first audio after ${Math.round(result.firstAudioMs)} ms`);
     return {

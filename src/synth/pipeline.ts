@@ -28,6 +28,7 @@ export interface PipelineOptions {
 
 export interface PipelineResult {
   sentences: number;
+  /** Samples written: speech and the silence between sentences. */
   samples: number;
   sampleRate: number;
   /** Milliseconds from the start to the first audio written. */
@@ -81,7 +82,9 @@ export async function synthesizeTo(
       await sink.start({ sampleRate, channels: 1, bitsPerSample: 16 });
     }
     if (pendingSilence > 0) {
-      await sink.write(Buffer.alloc(Math.round(pendingSilence * sampleRate) * 2));
+      const silent = Math.round(pendingSilence * sampleRate);
+      await sink.write(Buffer.alloc(silent * 2));
+      samples += silent; // what was written, so reported durations match the file
     }
     await sink.write(pcm);
     if (firstAudioMs < 0) firstAudioMs = performance.now() - started;

@@ -25,6 +25,11 @@ export function info(line: string): void {
   if (!logState.quiet) process.stderr.write(`${line}\n`);
 }
 
+/** A warning: the run goes on, but the user should know (`tts: warning: ...`). Silenced by --quiet. */
+export function warn(message: string): void {
+  if (!logState.quiet) process.stderr.write(`tts: ${paint('yellow', 'warning')}: ${message}\n`);
+}
+
 export function verbose(line: string): void {
   if (logState.verbose || logState.debug) process.stderr.write(`${paint('dim', line)}\n`);
 }

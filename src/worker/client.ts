@@ -41,7 +41,7 @@ const WORKER_HINTS: Partial<Record<ErrorCode, string>> = {
 };
 
 const live = new Set<WorkerClient>();
-const seconds = (ms: number) => String(Math.round(ms / 100) / 10);
+const seconds = (ms: number) => String(ms < 1000 ? ms / 1000 : Math.round(ms / 100) / 10);
 
 let shuttingDown = false;
 export const isShuttingDown = () => shuttingDown;

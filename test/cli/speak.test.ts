@@ -353,7 +353,7 @@ describe('option values', () => {
     [['--timeout', 'abc'], /^tts: E_USAGE: --timeout must be a number of seconds, got "abc"\.$/m],
     [['--max-chars', '0'], /^tts: E_USAGE: --max-chars must be at least 1, got "0"\.$/m],
     [['--max-chars', '10000001'], /^tts: E_USAGE: --max-chars must be at most 10000000, got "10000001"\.$/m],
-    [['--threads', '999'], /^tts: E_USAGE: --threads must be between 1 and 64, got "999"\.$/m],
+    [['--threads', '999'], /^tts: E_USAGE: --threads must be at most 64, got "999"\.$/m],
     [['--speaker', ''], /^tts: E_USAGE: --speaker must not be empty, got ""\.$/m],
   ];
   for (const [extra, message] of cases) {

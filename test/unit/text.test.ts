@@ -21,11 +21,14 @@ describe('text rules', () => {
     expect(invalidUtf8Offset(Buffer.from([0xf4, 0x90, 0x80, 0x80]))).toBe(0); // > U+10FFFF
   });
 
-  it('normalizes: BOM, CRLF and lone CR, NFC, invisible characters; keeps ZWJ', () => {
+  it('normalizes: BOM, CRLF and lone CR, NFC, invisible characters, emoji; keeps ZWJ and ZWNJ in words', () => {
     expect(normalizeText('\ufeffa\r\nb\rc')).toBe('a\nb\nc');
     expect(normalizeText('cafe\u0301')).toBe('café');
     expect(normalizeText('soft\u00adhy\u200bphen')).toBe('softhyphen');
-    expect(normalizeText('👩\u200d💻')).toBe('👩\u200d💻');
+    expect(normalizeText('می\u200cخواهم')).toBe('می\u200cخواهم'); // ZWNJ in Persian spelling
+    expect(normalizeText('क्\u200dष')).toBe('क्\u200dष'); // ZWJ in Devanagari
+    expect(normalizeText('a👩\u200d💻b 😀 👍🏽 🇺🇸 I ❤️ NY')).toBe('a b        I   NY'); // emoji, whole sequences (a flag is two symbols)
+    expect(normalizeText('1\ufe0f\u20e3 © ™ ☃')).toBe('1 © ™ ☃'); // keycap marks dropped; text symbols stay
     expect(normalizeText('x\u001b[31mred\u0007\ttab')).toBe('x [31mred \ttab');
   });
 
