@@ -90,6 +90,9 @@ Exit status: 0 ok, 1 internal error, 2 usage or validation, 3 environment (setup
 
 First run: tts setup   Troubleshooting: tts doctor   Docs: README.md in the package`;
 
+/** The subcommand named on the command line (for "see tts batch --help"), set when it is dispatched. */
+let activeSubcommand = '';
+
 /** The command being run, for the interruption message. */
 let activeCommand: 'speak' | 'batch' | 'setup' | 'doctor' = 'speak';
 
@@ -160,6 +163,7 @@ function buildProgram(onResult: (code: number) => void): Command {
     .option('--language <code>', 'language of a multilingual model')
     .option('--force', 'replace existing outputs (by default they are skipped, so a rerun resumes)')
     .option('--fail-fast', 'stop at the first failed item')
+    .option('--max-items <n>', 'most items in one batch (default 10000, at most 1000000)')
     .option('--json', 'print a JSON report on stdout: one object per item and a summary')
     .option('-j, --jobs <n>', 'workers synthesizing in parallel (default 1; each gets cores/jobs threads)')
     .option('--sentence-silence <seconds>', 'silence between sentences of an item (default 0.2)')
@@ -172,7 +176,7 @@ function buildProgram(onResult: (code: number) => void): Command {
     .option('--load-timeout <seconds>', 'time limit for loading a model (default 300)')
     .option('--threads <n>', 'CPU threads per worker')
     .option('--max-memory <MiB>', "each worker's memory limit (default 8192)")
-    .option('--dry-run', 'read and check everything, print the plan, synthesize nothing')
+    .option('--dry-run', 'read and check everything, print the plan (one line per item on stdout), synthesize nothing')
     .option('-q, --quiet', 'print nothing but errors')
     .option('--verbose', 'show each item and the engine messages')
     .option('--debug', 'show stack traces and worker output on errors')
@@ -186,7 +190,7 @@ Examples:
   $ tts batch prompts.txt -d out --name '{n:03}-{slug}.wav'
 
 Inputs are UTF-8 (a BOM is dropped; CRLF and CR line ends work). Blank lines and lines starting with '#' are
-skipped. All output names are checked before anything is synthesized: two items writing the same file (also
+skipped (with --split paragraph, '#' lines inside a paragraph are dropped too). All output names are checked before anything is synthesized: two items writing the same file (also
 differing only in case or Unicode normalisation) stop the batch. Existing outputs are skipped unless --force,
 so rerunning a batch resumes it. A failed item does not stop the others (unless --fail-fast); the exit status
 is 4 (E_BATCH_FAILED) when any item failed.`,
@@ -227,6 +231,7 @@ is 4 (E_BATCH_FAILED) when any item failed.`,
   // Options given before a subcommand (`tts --dry-run batch ...`) belong to that subcommand when it has them
   // (UX: global flags work before or after); an option it does not have is an error, never silently dropped.
   program.hook('preSubcommand', (root, sub) => {
+    activeSubcommand = sub.name();
     for (const opt of root.options) {
       const key = opt.attributeName();
       if (key === 'color' || root.getOptionValueSource(key) !== 'cli') continue;
@@ -266,7 +271,8 @@ function render(err: unknown): number {
   if (err instanceof CommanderError) {
     if (err.exitCode === 0 || err.code === 'commander.helpDisplayed' || err.code === 'commander.version') return EXIT.OK;
     const msg = err.message.replace(/^error: /, '').replace(/\s*\n\s*/g, ' ').trim();
-    errorLine(`tts: ${paint('red', 'E_USAGE')}: ${msg} (see tts --help)`);
+    const sub = activeSubcommand ? `tts ${activeSubcommand} --help` : 'tts --help';
+    errorLine(`tts: ${paint('red', 'E_USAGE')}: ${msg} (see ${sub})`);
     return EXIT.USAGE;
   }
   if (err instanceof TtsError) {

@@ -33,6 +33,7 @@ export const ERROR_CODES = {
   E_PATH_NOT_FILE: { exit: EXIT.USAGE, meaning: 'the output path names a directory, symlink or special file' },
   E_PATH_SYMLINK: { exit: EXIT.USAGE, meaning: 'the output file or a directory on its path is a symbolic link' },
   E_BATCH_COLLISION: { exit: EXIT.USAGE, meaning: 'two batch items would write the same file (also case or Unicode twins)' },
+  E_BATCH_TOO_LARGE: { exit: EXIT.USAGE, meaning: 'a batch has more items than --max-items allows (default 10,000)' },
   E_MANIFEST: { exit: EXIT.USAGE, meaning: 'a manifest line is not valid JSON or not a valid item' },
   E_STDOUT_TTY: { exit: EXIT.USAGE, meaning: 'audio would be written to a terminal' },
   E_BASE_INSECURE: { exit: EXIT.USAGE, meaning: 'an allowed directory is missing, not yours, or writable by others' },

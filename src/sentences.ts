@@ -27,6 +27,10 @@
 //  5. lineItems: one item per non-blank line, trimmed; line numbers count every physical line.
 //     paragraphItems: one item per paragraph, numbered by its first line; wrapped lines are re-flowed as in rule 2,
 //     the remaining line breaks (implied sentence ends) are kept as \n.
+//     With { comments: true }, a line whose first non-blank character is `#` is a comment: lineItems skips it;
+//     paragraphItems drops it from its paragraph before re-flowing (the lines around it are re-flowed as if it
+//     were not there), numbers the paragraph by its first line that is not a comment, and skips a paragraph
+//     made only of comments. Comment lines do not separate paragraphs (only blank lines do).
 //  6. sentences() is a generator that walks the text paragraph by paragraph; it never holds the whole text's
 //     sentences at once.
 
@@ -125,15 +129,24 @@ function* paragraphRanges(t: string): Generator<Range> {
   if (start >= 0) yield { start, end, line: first };
 }
 
-/** Trimmed lines of t[start, end). */
-function* linesOf(t: string, start: number, end: number): Generator<string> {
+/** Trimmed lines of t[start, end), without those `skip` rejects. */
+function* linesOf(t: string, start: number, end: number, skip?: (line: string) => boolean): Generator<string> {
   let pos = start;
   while (pos <= end) {
     let nl = t.indexOf('\n', pos);
     if (nl < 0 || nl > end) nl = end;
-    yield t.slice(pos, nl).trim();
+    const line = t.slice(pos, nl).trim();
+    if (!skip?.(line)) yield line;
     pos = nl + 1;
   }
+}
+
+/** Rule 5: a batch comment line (already trimmed). */
+const isComment = (line: string) => line.startsWith('#');
+
+export interface ItemOptions {
+  /** Lines starting with `#` are comments and are not spoken (batch default; `--no-comments` turns it off). */
+  comments?: boolean;
 }
 
 /** Rule 2: does the line break between `line` and `next` become a space? */
@@ -146,12 +159,12 @@ function joins(line: string, next: string, longest: number): boolean {
 }
 
 /** Re-flowed blocks of a paragraph: wrapped lines joined with spaces; each block break is an implied sentence end. */
-function* blocksOf(t: string, start: number, end: number): Generator<string> {
+function* blocksOf(t: string, start: number, end: number, skip?: (line: string) => boolean): Generator<string> {
   let longest = 0;
-  for (const line of linesOf(t, start, end)) longest = Math.max(longest, cpLen(line));
+  for (const line of linesOf(t, start, end, skip)) longest = Math.max(longest, cpLen(line));
   let block: string | null = null;
   let prev = '';
-  for (const line of linesOf(t, start, end)) {
+  for (const line of linesOf(t, start, end, skip)) {
     if (block === null) block = line;
     else if (prev !== '' && line !== '' && joins(prev, line, longest)) block += ' ' + line;
     else {
@@ -270,8 +283,8 @@ export function* sentences(text: string, maxLen: number = DEFAULT_MAX_SENTENCE):
   }
 }
 
-/** Batch: one item per non-blank line. `line` is the 1-based line number in the input. */
-export function lineItems(text: string): { line: number; text: string }[] {
+/** Batch: one item per non-blank line (comment lines skipped with `comments`). `line` is the 1-based line number in the input. */
+export function lineItems(text: string, opts: ItemOptions = {}): { line: number; text: string }[] {
   const t = normalize(text);
   const items: { line: number; text: string }[] = [];
   let pos = 0;
@@ -280,21 +293,39 @@ export function lineItems(text: string): { line: number; text: string }[] {
     let nl = t.indexOf('\n', pos);
     if (nl < 0) nl = t.length;
     const line = t.slice(pos, nl).trim();
-    if (line) items.push({ line: lineNo, text: line });
+    if (line && !(opts.comments && isComment(line))) items.push({ line: lineNo, text: line });
     lineNo++;
     pos = nl + 1;
   }
   return items;
 }
 
-/** Batch: one item per paragraph (blank-line separated); `line` is the paragraph's first line; hard-wrapped lines re-flowed as in sentences(). */
-export function paragraphItems(text: string): { line: number; text: string }[] {
+/**
+ * Batch: one item per paragraph (blank-line separated); `line` is the paragraph's first line (its first line that
+ * is not a comment, with `comments`); hard-wrapped lines re-flowed as in sentences(). With `comments`, comment
+ * lines are dropped from the paragraph and a paragraph of comments only is no item.
+ */
+export function paragraphItems(text: string, opts: ItemOptions = {}): { line: number; text: string }[] {
   const t = normalize(text);
+  const skip = opts.comments ? isComment : undefined;
   const items: { line: number; text: string }[] = [];
   for (const p of paragraphRanges(t)) {
+    let line = p.line;
+    if (skip) {
+      // The first line that is not a comment; none: the paragraph is only comments.
+      let pos = p.start;
+      while (pos <= p.end) {
+        let nl = t.indexOf('\n', pos);
+        if (nl < 0 || nl > p.end) nl = p.end;
+        if (!skip(t.slice(pos, nl).trim())) break;
+        line++;
+        pos = nl + 1;
+      }
+      if (pos > p.end) continue;
+    }
     const blocks: string[] = [];
-    for (const block of blocksOf(t, p.start, p.end)) blocks.push(block.replace(SPACES, ' '));
-    items.push({ line: p.line, text: blocks.join('\n') });
+    for (const block of blocksOf(t, p.start, p.end, skip)) blocks.push(block.replace(SPACES, ' '));
+    items.push({ line, text: blocks.join('\n') });
   }
   return items;
 }

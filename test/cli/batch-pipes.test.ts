@@ -212,8 +212,9 @@ describe('batch: one output per line', () => {
   });
 
   it('--fail-fast stops at the first failed item; the rest are reported as not run', async () => {
+    // The Coqui model's speakers are known only to the worker: item 2 fails while synthesizing, after item 1.
     fs.writeFileSync(at('m.jsonl'), '{"text": "One.", "output": "1.wav"}\n{"text": "Two.", "output": "2.wav", "speaker": "nobody"}\n{"text": "Three.", "output": "3.wav"}\n');
-    const r = await runCli(['batch', 'm.jsonl', '-d', 'out', '--fail-fast', '--json'], { cwd: sb.work });
+    const r = await runCli(['batch', 'm.jsonl', '-d', 'out', '--fail-fast', '--json', ...COQUI], { cwd: sb.work });
     expect(r.exitCode).toBe(4);
     expect(report(r.stdout).items.map((i) => [i.status, i.error?.code ?? null])).toEqual([
       ['written', null],

@@ -121,6 +121,16 @@ describe('the embedded voice: speaker and language decided before Python starts'
     expect(listFiles(sb.work)).toEqual([]);
   });
 
+  it('in a batch too: each item fails with E_SPEAKER before any worker starts', async () => {
+    fs.writeFileSync(at('lines.txt'), 'One.\nTwo.\n');
+    const r = await runCli(['batch', 'lines.txt', '-d', 'out', '--speaker', 'p225', '--verbose'], { cwd: sb.work });
+    expect(r.exitCode).toBe(4);
+    expect(r.stderr).toContain('tts: E_SPEAKER: lines.txt:1: Voice en_US-joe-medium has a single speaker');
+    expect(r.stderr).toContain('tts: E_SPEAKER: lines.txt:2:');
+    expect(r.stderr).not.toContain(WORKER_STARTED);
+    expect(fs.existsSync(at('out'))).toBe(false);
+  });
+
   it('accepts its language as en, en-US, EN_us and en-us, with the same audio', async () => {
     const runs = [];
     for (const [i, tag] of ['en', 'en-US', 'EN_us', 'en-us'].entries()) {

@@ -355,6 +355,45 @@ describe('batch items (rule 5)', () => {
     expect(paragraphItems(input.replace(/\n/g, '\r'))).toEqual(want);
     expect(paragraphItems('   \n\n')).toEqual([]);
   });
+
+  it('lineItems with comments: lines starting with # (after blanks) are skipped; numbering is unchanged', () => {
+    const input = '# heading\nOne.\n  # indented comment\nTwo # not a comment.\n#\n';
+    expect(lineItems(input, { comments: true })).toEqual([
+      { line: 2, text: 'One.' },
+      { line: 4, text: 'Two # not a comment.' },
+    ]);
+    expect(lineItems(input)).toHaveLength(5);
+  });
+
+  it('paragraphItems with comments: comment lines are dropped inside paragraphs, comment-only paragraphs skipped', () => {
+    const input = [
+      '# Title comment', // 1
+      'Para one is here.',
+      '',
+      '# only a comment', // 4
+      '  # and another',
+      '',
+      'Para two is wrapped,', // 7
+      '# an aside between wrapped lines',
+      'so it re-flows around the comment.',
+      '#',
+      '',
+      'Heading', // 12
+      '# note',
+      'Body line.',
+    ].join('\n');
+    const want = [
+      { line: 2, text: 'Para one is here.' },
+      { line: 7, text: 'Para two is wrapped, so it re-flows around the comment.' },
+      { line: 12, text: 'Heading\nBody line.' },
+    ];
+    expect(paragraphItems(input, { comments: true })).toEqual(want);
+    expect(paragraphItems(input.replace(/\n/g, '\r\n'), { comments: true })).toEqual(want);
+    // Without comments (--no-comments), the # lines are text like any other.
+    expect(paragraphItems(input).map((p) => p.line)).toEqual([1, 4, 7, 12]);
+    expect(paragraphItems(input)[0]!.text).toBe('# Title comment\nPara one is here.');
+    expect(paragraphItems('# a\n# b\n\n#c', { comments: true })).toEqual([]);
+  });
 });
 
 describe('streaming (rule 6)', () => {
