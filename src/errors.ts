@@ -28,7 +28,6 @@ export const ERROR_CODES = {
   E_PATH_RESERVED: { exit: EXIT.USAGE, meaning: 'the output name is a reserved device name' },
   E_PATH_TOO_LONG: { exit: EXIT.USAGE, meaning: 'the output path or one of its components is too long' },
   E_PATH_EXT: { exit: EXIT.USAGE, meaning: 'the output extension is not one of .wav .mp3 .ogg .flac .m4a' },
-  E_FORMAT_UNSUPPORTED: { exit: EXIT.USAGE, meaning: 'the output container is not available in this build' },
   E_PATH_EXISTS: { exit: EXIT.USAGE, meaning: 'the output file exists and --force was not given' },
   E_PATH_NOT_FILE: { exit: EXIT.USAGE, meaning: 'the output path names a directory, symlink or special file' },
   E_PATH_SYMLINK: { exit: EXIT.USAGE, meaning: 'the output file or a directory on its path is a symbolic link' },

@@ -309,3 +309,33 @@ def test_coqui_output_depends_only_on_the_text(tmp_path: Path, coqui_model: Path
     finally:
         w.proc.kill()
         w.proc.wait()
+
+
+def test_encode_turns_spooled_pcm_into_each_container_and_refuses_unsafe_names(worker: WorkerProc) -> None:
+    import math
+    import struct
+
+    import av
+
+    rate = 22050
+    pcm = b"".join(struct.pack("<h", int(8000 * math.sin(2 * math.pi * 440 * i / rate))) for i in range(rate))
+    (worker.cwd / "in.pcm").write_bytes(pcm)
+    magic = {"mp3": (0, b"ID3"), "ogg": (0, b"OggS"), "flac": (0, b"fLaC"), "m4a": (4, b"ftypM4A ")}
+    for n, (fmt, (offset, sig)) in enumerate(magic.items()):
+        reply = worker.call({"id": f"e{n}", "op": "encode", "in": "in.pcm", "out": f"out.{fmt}", "format": fmt, "sample_rate": rate})
+        assert reply["ok"] is True, reply
+        path = Path(reply["result"]["path"])
+        assert path.parent == worker.cwd
+        data = path.read_bytes()
+        assert data[offset : offset + len(sig)] == sig, fmt
+        with av.open(str(path)) as c:
+            stream = c.streams.audio[0]
+            decoded = sum(frame.samples for frame in c.decode(stream))
+            assert abs(decoded / stream.rate - 1.0) < 0.05, (fmt, decoded, stream.rate)
+    # Names are plain names in the worker's directory; an existing output is never overwritten; formats are known.
+    for bad in ({"in": "../x.pcm"}, {"out": "/tmp/x.mp3"}, {"out": "out.mp3"}, {"format": "wma"}, {"sample_rate": "fast"}):
+        msg = {"id": "bad", "op": "encode", "in": "in.pcm", "out": "other.mp3", "format": "mp3", "sample_rate": rate, **bad}
+        reply = worker.call(msg)
+        assert reply["ok"] is False and reply["error"]["code"] == "E_BAD_REQUEST", bad
+    assert not (worker.cwd / "other.mp3").exists()
+    assert worker.call({"id": "p", "op": "ping"})["ok"] is True

@@ -8,9 +8,12 @@ Messages (protocol 1)::
         "speakers":[..],"languages":[..],"load_ms":..}}
     -> {"id":"2","op":"synthesize","text":"Hello","out":"r2.pcm"}
     <- {"id":"2","ok":true,"result":{"path":"/private/dir/r2.pcm","sample_rate":22050,"channels":1,
-        "sample_width":2,"samples":..,"engine_ms":..}}
+        "sample_width":2,"samples":..,"engine_ms":..,"dropped":{"ə":3,..}}}
     -> {"id":"3","op":"ping"} | {"op":"env"} | {"op":"shutdown"}
     <- {"id":..,"ok":false,"error":{"code":"E_...","message":".."}}
+
+``dropped``: characters of the text the model has no tokens for (so they are not spoken), with their counts,
+after the model's own text cleaning; ``{}`` when nothing is dropped or the engine cannot tell.
 
 Audio never travels on the protocol stream: the worker writes raw PCM into its working directory (a private
 directory the CLI created) and the CLI does all placement. The worker exits when stdin closes.
@@ -57,6 +60,7 @@ class Worker:
         self.ops: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
             "load": self.op_load,
             "synthesize": self.op_synthesize,
+            "encode": self.op_encode,
             "ping": lambda _msg: {"pong": True, "pid": os.getpid()},
             "env": self.op_env,
             "shutdown": lambda _msg: {"bye": True},
@@ -82,6 +86,30 @@ class Worker:
             "load_ms": round((time.perf_counter() - started) * 1000, 1),
         }
 
+    def op_encode(self, msg: dict[str, Any]) -> dict[str, Any]:
+        """PCM the CLI spooled into this directory -> MP3/Ogg/FLAC/M4A next to it (python/tts_worker/encode.py)."""
+        names = [msg.get("in"), msg.get("out")]
+        for name in names:
+            if not isinstance(name, str) or not name or name.startswith(".") or not set(name) <= _SAFE_OUT:
+                raise BadRequest("'in' and 'out' must be plain file names inside the worker's directory")
+        fmt, rate = msg.get("format"), msg.get("sample_rate")
+        if not isinstance(fmt, str) or not isinstance(rate, int) or not 1000 <= rate <= 384_000:
+            raise BadRequest("encode needs a 'format' string and an integer 'sample_rate'")
+        src, dst = (os.path.join(os.getcwd(), n) for n in names)
+        if os.path.islink(src) or not os.path.isfile(src):
+            raise BadRequest("'in' must be a regular file the client spooled into the worker's directory")
+        if os.path.lexists(dst):
+            raise BadRequest("'out' already exists; the worker never overwrites a file")
+        self.written.append(dst)
+        from .encode import encode
+
+        try:
+            return encode(src, dst, fmt, rate)
+        except BaseException:
+            if os.path.exists(dst):
+                os.unlink(dst)
+            raise
+
     def op_synthesize(self, msg: dict[str, Any]) -> dict[str, Any]:
         if self.current is None:
             raise WorkerError("E_NOT_LOADED", "no model loaded; send a 'load' request first")
@@ -96,11 +124,16 @@ class Worker:
         path = os.path.join(os.getcwd(), out)
         started = time.perf_counter()
         samples = 0
+        pieces = split_text(text)
+        # Checked before any audio is made: options, and characters the model has no tokens for (reported to
+        # the CLI, which warns once per run; text the model can say next to nothing of is refused here).
+        prepare = getattr(self.current, "prepare", None)
+        dropped: dict[str, int] = prepare(pieces, speaker=speaker, language=language) if prepare else {}
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
         self.written.append(path)
         try:
             with os.fdopen(fd, "wb") as f:
-                for piece in split_text(text):
+                for piece in pieces:
                     for chunk in self.current.synthesize(piece, speaker=speaker, language=language):
                         if os.getppid() != self.parent_pid:
                             raise ClientGone()
@@ -119,6 +152,7 @@ class Worker:
             "sample_width": 2,
             "samples": samples,
             "engine_ms": round((time.perf_counter() - started) * 1000, 1),
+            "dropped": dropped,
         }
 
     def cleanup_if_orphaned(self, client_closed: bool = False) -> None:

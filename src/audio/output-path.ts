@@ -4,10 +4,9 @@ import path from 'node:path';
 import { TtsError, show } from '../errors.js';
 import { isInside, type AllowedDir } from './base-dirs.js';
 
+/** Containers written: WAV directly, the others encoded by the worker (PyAV); the bytes always match the name. */
 export const AUDIO_EXTENSIONS = ['.wav', '.mp3', '.ogg', '.flac', '.m4a'] as const;
 export type AudioExtension = (typeof AUDIO_EXTENSIONS)[number];
-/** Containers this build can write. The rest of AUDIO_EXTENSIONS are accepted names but refused with E_FORMAT_UNSUPPORTED. */
-export const WRITABLE_EXTENSIONS: readonly AudioExtension[] = ['.wav'];
 
 const MAX_COMPONENT_BYTES = 255;
 const MAX_PATH_BYTES = 4095;
@@ -87,11 +86,6 @@ export function checkOutputName(raw: string): { components: string[]; ext: Audio
   const ext = path.extname(leaf).toLowerCase();
   if (!(AUDIO_EXTENSIONS as readonly string[]).includes(ext)) {
     throw new TtsError('E_PATH_EXT', `Output file ${show(leaf)} has ${ext ? `the extension ${show(ext)}` : 'no extension'}; expected one of ${AUDIO_EXTENSIONS.join(' ')}.`);
-  }
-  if (!WRITABLE_EXTENSIONS.includes(ext as AudioExtension)) {
-    throw new TtsError('E_FORMAT_UNSUPPORTED', `Output file ${show(leaf)} asks for ${ext.slice(1).toUpperCase()}, which this version cannot write yet.`, {
-      hint: 'Write a .wav file (convert with ffmpeg if needed).',
-    });
   }
   return { components, ext: ext as AudioExtension };
 }

@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import { TtsError, show } from '../errors.js';
 import type { ResolvedOutput } from './output-path.js';
-import { StagedFile } from './publish.js';
+import { StagedFile, writeAll } from './publish.js';
 import { HEADER_BYTES, MAX_WAV_DATA, wavHeader, type PcmFormat } from './wav.js';
 
 export interface AudioSink {
@@ -60,6 +60,131 @@ export class FileSink implements AudioSink {
   abort(): void {
     this.staged?.abort();
   }
+}
+
+/** What an encoding sink needs from the worker: its private directory, and the `encode` request. */
+export interface Encoder {
+  readonly workdir: string;
+  encode(payload: { in: string; out: string; format: CompressedFormat; sample_rate: number }, timeoutMs: number): Promise<{ path: string; bytes: number }>;
+}
+
+export type CompressedFormat = 'mp3' | 'ogg' | 'flac' | 'm4a';
+
+/** The first bytes each container must start with: checked before anything is published. */
+export function hasSignature(format: CompressedFormat, head: Buffer): boolean {
+  switch (format) {
+    case 'mp3': // an ID3v2 tag, or an MPEG audio frame sync
+      return head.subarray(0, 3).toString('latin1') === 'ID3' || (head[0] === 0xff && ((head[1] ?? 0) & 0xe0) === 0xe0);
+    case 'ogg':
+      return head.subarray(0, 4).toString('latin1') === 'OggS';
+    case 'flac':
+      return head.subarray(0, 4).toString('latin1') === 'fLaC';
+    case 'm4a':
+      return head.subarray(4, 8).toString('latin1') === 'ftyp' && head.subarray(8, 12).toString('latin1') === 'M4A ';
+  }
+}
+
+const COPY_CHUNK = 1 << 20;
+
+/**
+ * An MP3, Ogg (Opus), FLAC or M4A (AAC) file. The PCM is spooled into the worker's private directory as it
+ * arrives (memory stays bounded by a sentence), encoded there by the worker at the end, checked for its container
+ * signature, and copied into the staged file that is published atomically, like a WAV.
+ */
+export class EncodedFileSink implements AudioSink {
+  private staged: StagedFile | undefined;
+  private format: PcmFormat | undefined;
+  private spoolFd: number | undefined;
+  private readonly spool: string;
+  private readonly encoded: string;
+  dataBytes = 0;
+  readonly gone = false;
+
+  constructor(
+    private readonly out: ResolvedOutput,
+    private readonly force: boolean,
+    private readonly container: CompressedFormat,
+    private readonly encoder: Encoder,
+    private readonly timeoutMs: number,
+  ) {
+    const tag = `encode-${process.pid}-${Math.random().toString(16).slice(2, 10)}`;
+    this.spool = `${tag}.pcm`;
+    this.encoded = `${tag}.${container}`;
+  }
+
+  async start(format: PcmFormat): Promise<void> {
+    this.format = format;
+    this.staged = StagedFile.open(this.out, this.force); // directory problems show up now, not after synthesis
+    this.spoolFd = fs.openSync(`${this.encoder.workdir}/${this.spool}`, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, 0o600);
+  }
+
+  async write(pcm: Buffer): Promise<void> {
+    if (this.dataBytes + pcm.length > MAX_WAV_DATA) {
+      this.abort();
+      throw tooLarge(show(this.out.display));
+    }
+    try {
+      writeAll(this.spoolFd!, pcm);
+    } catch (err) {
+      this.abort();
+      throw new TtsError('E_OUTPUT_WRITE', `Could not spool audio for ${show(this.out.display)}: ${(err as NodeJS.ErrnoException).code ?? String(err)}.`);
+    }
+    this.dataBytes += pcm.length;
+  }
+
+  async finish(): Promise<void> {
+    try {
+      fs.closeSync(this.spoolFd!);
+      this.spoolFd = undefined;
+      // Encoding runs at tens of times real time; allow the request limit plus 0.1 s per second of audio.
+      const seconds = this.dataBytes / 2 / this.format!.sampleRate;
+      const res = await this.encoder.encode({ in: this.spool, out: this.encoded, format: this.container, sample_rate: this.format!.sampleRate }, this.timeoutMs + seconds * 100);
+      const fd = fs.openSync(res.path, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+      try {
+        const buf = Buffer.allocUnsafe(COPY_CHUNK);
+        for (let first = true; ; first = false) {
+          const n = fs.readSync(fd, buf, 0, COPY_CHUNK, null);
+          if (n === 0) break;
+          if (first && !hasSignature(this.container, buf.subarray(0, n))) {
+            throw new TtsError('E_SYNTHESIS', `The encoder's output for ${show(this.out.display)} is not a valid ${this.container.toUpperCase()} file; nothing was written.`);
+          }
+          this.staged!.write(buf.subarray(0, n));
+        }
+      } finally {
+        fs.closeSync(fd);
+      }
+      this.staged!.commit();
+    } catch (err) {
+      this.abort();
+      throw err;
+    } finally {
+      this.cleanup();
+    }
+  }
+
+  private cleanup(): void {
+    if (this.spoolFd !== undefined) {
+      try {
+        fs.closeSync(this.spoolFd);
+      } catch {
+        /* closed */
+      }
+      this.spoolFd = undefined;
+    }
+    for (const f of [this.spool, this.encoded]) fs.rmSync(`${this.encoder.workdir}/${f}`, { force: true });
+  }
+
+  abort(): void {
+    this.staged?.abort();
+    this.cleanup();
+  }
+}
+
+/** The sink for an output file: WAV written directly, the compressed containers through the worker's encoder. */
+export function fileSink(out: ResolvedOutput, force: boolean, encoder: Encoder, timeoutMs: number): AudioSink {
+  const ext = out.components[out.components.length - 1]!.toLowerCase().split('.').pop()!;
+  if (ext === 'wav') return new FileSink(out, force);
+  return new EncodedFileSink(out, force, ext as CompressedFormat, encoder, timeoutMs);
 }
 
 type StdoutKind = { seekable: true; position: number } | { seekable: false };

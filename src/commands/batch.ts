@@ -12,7 +12,7 @@ import { EXIT, TtsError, show } from '../errors.js';
 import { DEFAULT_MAX_CHARS, DEFAULT_MAX_LONG_CHARS, HARD_MAX_CHARS, checkText, codePoints, normalizeText, readStdin, readTextFile } from '../text.js';
 import { checkOutputName, resolveOutput, type ResolvedOutput } from '../audio/output-path.js';
 import { preflightOutput } from '../audio/publish.js';
-import { FileSink } from '../audio/sink.js';
+import { fileSink } from '../audio/sink.js';
 import { allowedDirs, type AllowedDir } from '../audio/base-dirs.js';
 import { loadConfig, envList } from '../config.js';
 import { checkVoiceOptions, resolveModel, type ModelSpec } from '../models.js';
@@ -497,7 +497,7 @@ export async function runBatch(opts: BatchOptions): Promise<BatchReport> {
                 }
                 tick();
               }
-              const sink = new FileSink(it.output!, opts.force);
+              const sink = fileSink(it.output!, opts.force, session.worker, opts.timeout * 1000);
               try {
                 const r = await synthesizeTo(session.worker, sentences(it.text), sink, {
                   speaker: it.speaker ?? opts.speaker,

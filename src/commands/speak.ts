@@ -5,7 +5,7 @@ import { TtsError, show } from '../errors.js';
 import { DEFAULT_MAX_CHARS, DEFAULT_MAX_LONG_CHARS, HARD_MAX_CHARS, checkText, codePoints, readStdin, readStdinLines, readTextFile } from '../text.js';
 import { resolveOutput, type ResolvedOutput } from '../audio/output-path.js';
 import { preflightOutput } from '../audio/publish.js';
-import { FileSink, PlayerSink, StdoutSink, findPlayer, type AudioSink } from '../audio/sink.js';
+import { PlayerSink, StdoutSink, fileSink, findPlayer, type AudioSink } from '../audio/sink.js';
 import { checkVoiceOptions, foreignScripts, resolveModel, type ModelSpec } from '../models.js';
 import { modelsHome } from '../paths.js';
 import { loadConfig, envList, type Config } from '../config.js';
@@ -133,6 +133,8 @@ export interface SpeakResult {
   firstAudioMs: number;
   truncated: boolean;
   json: boolean;
+  /** Characters the model had no tokens for, with counts (Coqui); empty for the embedded voice. */
+  dropped: Record<string, number>;
 }
 
 /** Lines from stdin as units: each line's sentences, a line end is a paragraph end. Unspeakable lines are skipped. */
@@ -191,7 +193,7 @@ export async function runSpeak(opts: SpeakOptions): Promise<SpeakResult> {
     if (src.kind === 'text') for (const _ of sentences(src.text)) total++;
     const what = src.kind === 'text' ? `${codePoints(src.text)} characters (${total} sentence${total === 1 ? '' : 's'})` : 'stdin line by line';
     info(`dry run: ${what} with ${spec.display} (${spec.engine}) to ${where}; everything checked, nothing synthesized.`);
-    return { target: '', seconds: 0, sampleRate: 0, model: spec.model, engine: spec.engine, bytes: 0, sentences: 0, format: 'wav', firstAudioMs: 0, truncated: false, json: opts.json };
+    return { target: '', seconds: 0, sampleRate: 0, model: spec.model, engine: spec.engine, bytes: 0, sentences: 0, format: 'wav', firstAudioMs: 0, truncated: false, json: opts.json, dropped: {} };
   }
 
   const spinner = startSpinner(needsNetwork ? `Downloading and loading ${spec.display}` : `Loading ${spec.display}`);
@@ -201,7 +203,7 @@ export async function runSpeak(opts: SpeakOptions): Promise<SpeakResult> {
     session = await openSession(spec, { ...opts, requests: bound });
     const { worker, ready } = session;
     if (opts.raw) info(`tts: raw audio on stdout: s16le (signed 16-bit little-endian), ${ready.sample_rate} Hz, 1 channel`);
-    sink = target.kind === 'stdout' ? new StdoutSink(opts.raw) : target.kind === 'player' ? new PlayerSink(target.player) : new FileSink(target.out, opts.force);
+    sink = target.kind === 'stdout' ? new StdoutSink(opts.raw) : target.kind === 'player' ? new PlayerSink(target.player) : fileSink(target.out, opts.force, worker, opts.timeout * 1000);
     const totalChars = src.kind === 'text' ? codePoints(src.text) : 0;
     let doneChars = 0;
     const started = performance.now();
@@ -239,6 +241,7 @@ export async function runSpeak(opts: SpeakOptions): Promise<SpeakResult> {
       firstAudioMs: Math.round(result.firstAudioMs),
       truncated: result.truncated,
       json: opts.json,
+      dropped: Object.fromEntries(session.dropped),
     };
   } catch (err) {
     sink?.abort();
@@ -265,6 +268,7 @@ export function summarize(r: SpeakResult): void {
       engine: r.engine,
       first_audio_ms: r.firstAudioMs,
       truncated: r.truncated,
+      dropped_characters: r.dropped,
     };
     // stdout carries audio when the output is '-': the report goes to stderr then.
     (r.target === '-' ? process.stderr : process.stdout).write(`${JSON.stringify(report)}\n`);

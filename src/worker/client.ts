@@ -3,11 +3,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { execa, type ResultPromise } from 'execa';
+import { z } from 'zod';
 import { TtsError, ERROR_CODES, type ErrorCode } from '../errors.js';
 import { helloSchema, readySchema, replySchema, synthResultSchema, type Hello, type Ready, type SynthResult } from './protocol.js';
 import type { Interpreter } from './python.js';
 
 const MAX_LINE_BYTES = 1 << 20;
+const encodeResultSchema = z.object({ path: z.string(), bytes: z.number().int().nonnegative() }).loose();
 const STDERR_TAIL_BYTES = 8192;
 
 export interface WorkerStartOptions {
@@ -210,7 +212,9 @@ export class WorkerClient {
     if (reply.ok) p.resolve(reply.result);
     else {
       const code = mapWorkerCode(reply.error.code, p.op);
-      p.reject(new TtsError(code, reply.error.message, { detail: `worker code ${reply.error.code}`, hint: WORKER_HINTS[code] }));
+      // A repaired model's message already says what happened and what comes next.
+      const hint = code === 'E_MODEL_LOAD' && reply.error.message.includes('has been removed') ? undefined : WORKER_HINTS[code];
+      p.reject(new TtsError(code, reply.error.message, { detail: `worker code ${reply.error.code}`, hint }));
     }
   }
 
@@ -266,12 +270,23 @@ export class WorkerClient {
     return readySchema.parse(result);
   }
 
-  async synthesize(payload: { text: string; out: string; speaker?: string; language?: string }, timeoutMs: number): Promise<SynthResult> {
-    const result = synthResultSchema.parse(await this.request('synthesize', payload, timeoutMs));
-    const rel = path.relative(this.workdir, result.path);
+  /** Encode PCM spooled in the private directory into MP3/Ogg/FLAC/M4A there (the CLI places the result). */
+  async encode(payload: { in: string; out: string; format: string; sample_rate: number }, timeoutMs: number): Promise<{ path: string; bytes: number }> {
+    const result = encodeResultSchema.parse(await this.request('encode', payload, timeoutMs));
+    this.checkPrivate(result.path);
+    return result;
+  }
+
+  private checkPrivate(file: string): void {
+    const rel = path.relative(this.workdir, file);
     if (rel.startsWith('..') || path.isAbsolute(rel) || rel.includes(path.sep)) {
       throw new TtsError('E_WORKER_PROTOCOL', 'The worker wrote audio outside its private directory.');
     }
+  }
+
+  async synthesize(payload: { text: string; out: string; speaker?: string; language?: string }, timeoutMs: number): Promise<SynthResult> {
+    const result = synthResultSchema.parse(await this.request('synthesize', payload, timeoutMs));
+    this.checkPrivate(result.path);
     return result;
   }
 

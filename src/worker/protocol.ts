@@ -31,6 +31,13 @@ export const synthResultSchema = z.object({
   sample_width: z.literal(2),
   samples: z.number().int().nonnegative(),
   engine_ms: z.number(),
+  /**
+   * Characters of the text the model has no tokens for, so they are not spoken (Coqui drops them), with their
+   * counts, after the model's own text cleaning. Empty when nothing is dropped or the engine cannot tell (Piper,
+   * Coqui phoneme models). Text the model can say next to nothing of is refused by the worker instead
+   * (E_TEXT_UNSUPPORTED).
+   */
+  dropped: z.record(z.string().min(1).max(8), z.number().int().positive()).default({}),
 });
 export type SynthResult = z.infer<typeof synthResultSchema>;
 

@@ -22,6 +22,11 @@ class Engine(Protocol):
 
     def synthesize(self, text: str, speaker: str | None = None, language: str | None = None) -> Iterator[bytes]: ...
 
+    # Optional: ``prepare(pieces, speaker=None, language=None) -> dict[str, int]``, called by the worker with all
+    # pieces of a request before any of them is synthesized. It validates the options and returns the characters
+    # the model has no tokens for (not spoken) with their counts, or raises WorkerError (E_TEXT_UNSUPPORTED when
+    # the model could say next to nothing of the text). Engines without it report nothing dropped.
+
 
 def out_of_memory(exc: BaseException) -> bool:
     """MemoryError, or a C++ allocation failure surfacing through an import or onnxruntime."""

@@ -13,10 +13,14 @@ The worker never prompts: Coqui's licence question reads ``input()``, and our st
 from __future__ import annotations
 
 import builtins
+import errno
 import json
 import os
 import re
 import shutil
+import unicodedata
+import zipfile
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
@@ -41,7 +45,9 @@ def _enforce_weights_only(torch: Any) -> None:
         try:
             return original(*args, **kwargs)
         except Exception as exc:
-            if type(exc).__name__ == "UnpicklingError":
+            # Only torch's own weights-only refusal means "objects other than weights"; any other unpickling error
+            # is a damaged file and surfaces as such (a broken catalog copy is then repaired, see _load_catalog).
+            if type(exc).__name__ == "UnpicklingError" and "Weights only load failed" in str(exc):
                 raise WorkerError("E_MODEL_LOAD", f"the checkpoint holds objects other than weights; refusing to load it ({str(exc).splitlines()[0][:200]})") from exc
             raise
 
@@ -116,6 +122,185 @@ def _complete(folder: Path) -> bool:
     return (folder / "config.json").is_file() and any(folder.glob("*.pth"))
 
 
+def _out_of_memory(exc: BaseException) -> bool:
+    from . import out_of_memory
+
+    return out_of_memory(exc)
+
+
+def _short(exc: BaseException) -> str:
+    """``Type: first sentence`` of an exception, at most 300 characters (torch's zip errors run to a paragraph)."""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    m = re.match(r"(.+?[.:])\s+(?:This is an internal|If you are seeing|The file might)", text)
+    if m:
+        text = m.group(1).rstrip(".:")
+    return f"{type(exc).__name__}: {text}"[:300]
+
+
+#: Signs, in an exception raised while loading, that a file is damaged rather than the model unsupported.
+_CORRUPT_MARKERS = ("PytorchStreamReader failed", "unexpected EOF", "might be corrupted", "is corrupted", "truncated", "invalid load key", "central directory")
+
+
+def _corruption(exc: BaseException) -> bool:
+    seen: list[BaseException] = []
+    cur: BaseException | None = exc
+    while cur is not None and cur not in seen:
+        seen.append(cur)
+        if isinstance(cur, (EOFError, zipfile.BadZipFile, json.JSONDecodeError, UnicodeDecodeError)):
+            return True
+        if isinstance(cur, OSError) and cur.errno in (errno.EINVAL, errno.EIO):
+            return True
+        if type(cur).__name__ == "UnpicklingError" and "Weights only load failed" not in str(cur):
+            return True
+        if any(m in str(cur) for m in _CORRUPT_MARKERS):
+            return True
+        cur = cur.__cause__ or cur.__context__
+    return False
+
+
+def checkpoint_problem(path: Path) -> str | None:
+    """A cheap look at one checkpoint: empty, or a zip archive (torch's format since 1.6) without its central
+    directory (a truncated download). Old-style pickled checkpoints cannot be checked without loading them."""
+    try:
+        size = path.stat().st_size
+        if size == 0:
+            return f"{path.name} is empty"
+        with open(path, "rb") as f:
+            head = f.read(4)
+        if head == b"PK\x03\x04" and not zipfile.is_zipfile(path):
+            return f"{path.name} is truncated: an incomplete zip archive of {size:,} bytes"
+    except OSError as exc:
+        return f"{path.name} cannot be read ({exc.strerror or exc})"
+    return None
+
+
+def _folder_problem(folder: Path) -> str | None:
+    """What is visibly wrong with a model folder's files, or None."""
+    config = folder / "config.json"
+    if not config.is_file():
+        return "config.json is missing"
+    try:
+        json.loads(config.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        return f"config.json is damaged ({type(exc).__name__})"
+    checkpoints = sorted(p for p in folder.iterdir() if p.is_file() and p.name.endswith((".pth", ".pth.tar", ".pt")))
+    if not checkpoints:
+        return "it has no checkpoint"
+    for p in checkpoints:
+        problem = checkpoint_problem(p)
+        if problem:
+            return problem
+    return None
+
+
+def _broken_copy(folder: Path, item: dict[str, Any], exc: BaseException) -> tuple[list[Path], str] | None:
+    """The catalog folders to remove (the model's, and its default vocoder's when that is the broken one) and what
+    is wrong, when a downloaded model failed to load because its files are damaged; None when the failure has
+    another cause (an unsupported model, a missing dependency), which a new download would not cure.
+    Hugging Face-hosted models are left to huggingface_hub, which verifies its own downloads."""
+    if "repo_id" in item:
+        return None
+    candidates = [folder]
+    vocoder = item.get("default_vocoder")
+    if isinstance(vocoder, str) and vocoder.count("/") == 3:
+        candidates.append(_models_home() / vocoder.replace("/", "--"))
+    damaged = []
+    problem = None
+    for f in candidates:
+        if f.is_dir():
+            p = _folder_problem(f)
+            if p:
+                damaged.append(f)
+                problem = problem or (p if f == folder else f"its vocoder: {p}")
+    if damaged:
+        return damaged, problem or ""
+    if _corruption(exc):
+        return [folder], _short(exc)
+    return None
+
+
+def _remove_model_folder(folder: Path, name: str, problem: str) -> None:
+    """Remove one catalog folder of our own models home; never a symlink or anything outside it."""
+    home = _models_home().resolve()
+    if folder.is_symlink() or folder.resolve().parent != home:
+        raise WorkerError("E_MODEL_LOAD", f"the copy of model {name} at {folder} is broken ({problem}); it is not a folder the tool downloaded, so it was left alone: remove it by hand")
+    try:
+        shutil.rmtree(folder)
+    except OSError as exc:
+        raise WorkerError("E_MODEL_LOAD", f"the copy of model {name} is broken ({problem}) and could not be removed ({exc.strerror or exc}); delete {folder}") from exc
+
+
+#: Punctuation that only shapes the pauses: a model without it loses nothing worth a warning. Every other
+#: character the model has no token for (letters, marks, digits, symbols such as % & @ $ +) is reported.
+_PAUSE_PUNCTUATION = frozenset(".,;:!?¡¿…‥·'\"‚„、。，．！？：；")
+_PAUSE_CATEGORIES = frozenset({"Pd", "Ps", "Pe", "Pi", "Pf", "Pc"})
+
+
+@dataclass
+class Coverage:
+    """Letters (Unicode L* and N*) in the cleaned text, how many of them the model has no token for, and every
+    reportable character it has no token for, with counts."""
+
+    letters: int = 0
+    dropped_letters: int = 0
+    dropped: Counter = field(default_factory=Counter)
+
+    def add(self, other: "Coverage") -> None:
+        self.letters += other.letters
+        self.dropped_letters += other.dropped_letters
+        self.dropped.update(other.dropped)
+
+
+def measure_coverage(cleaned: str, char_to_id: Any) -> Coverage:
+    known: dict[str, bool] = {}
+    cov = Coverage()
+    for ch in cleaned:
+        if ch.isspace():
+            continue
+        ok = known.get(ch)
+        if ok is None:
+            try:
+                char_to_id(ch)
+                ok = True
+            except (KeyError, ValueError, IndexError):
+                ok = False
+            known[ch] = ok
+        cat = unicodedata.category(ch)
+        letter = cat[0] in "LN"
+        if letter:
+            cov.letters += 1
+        if ok:
+            continue
+        if letter:
+            cov.dropped_letters += 1
+        if cat in _PAUSE_CATEGORIES or ch in _PAUSE_PUNCTUATION:
+            continue
+        cov.dropped[ch] += 1
+    return cov
+
+
+def _is_coqui_tokenizer(tokenizer: Any) -> bool:
+    """Coqui's TTSTokenizer (character or phoneme vocabularies); XTTS, bark and tortoise bring their own."""
+    return all(hasattr(tokenizer, a) for a in ("characters", "text_cleaner", "text_to_ids", "not_found_characters"))
+
+
+def _count_dropped(dropped: Counter, limit: int = 12) -> str:
+    """``"ə" ×3, "ş" ×2, …``, most frequent first, as the CLI's warning shows them."""
+    items = sorted(dropped.items(), key=lambda kv: -kv[1])
+    out = [(json.dumps(ch, ensure_ascii=False) if unicodedata.category(ch)[0] in "LNSP" else f"U+{ord(ch):04X}") + f" ×{n}" for ch, n in items[:limit]]
+    if len(items) > limit:
+        out.append(f"and {len(items) - limit} more")
+    return ", ".join(out)
+
+
+def _show_dropped(dropped: Counter, limit: int = 20) -> str:
+    """The dropped characters, most frequent first, as one string (combining marks and invisibles by code point)."""
+    out = []
+    for ch, _n in sorted(dropped.items(), key=lambda kv: -kv[1])[:limit]:  # stable: ties in order of appearance
+        out.append(ch if unicodedata.category(ch)[0] in "LNSP" else f"U+{ord(ch):04X}")
+    return "".join(out) if all(len(x) == 1 for x in out) else " ".join(out)
+
+
 @dataclass
 class CoquiEngine:
     tts: Any
@@ -124,6 +309,8 @@ class CoquiEngine:
     name: str = "coqui"
     speakers: list[str] = field(default_factory=list)
     languages: list[str] = field(default_factory=list)
+    #: Pieces of the current request that prepare() has checked, with their coverage (None: not measurable).
+    _prepared: dict[str, Coverage | None] = field(default_factory=dict, repr=False)
 
     @classmethod
     def load(cls, request: dict[str, Any]) -> "CoquiEngine":
@@ -149,7 +336,11 @@ class CoquiEngine:
             except WorkerError:
                 raise
             except Exception as exc:
-                raise WorkerError("E_MODEL_LOAD", f"cannot load Coqui model from {folder}: {type(exc).__name__}: {exc}") from exc
+                if _out_of_memory(exc):
+                    raise
+                # A user's folder is only reported, never repaired: name the damaged file when it can be told.
+                problem = _folder_problem(folder) or _short(exc)
+                raise WorkerError("E_MODEL_LOAD", f"cannot load Coqui model from {folder}: {problem}") from exc
         elif kind == "catalog":
             tts = cls._load_catalog(TTS, model, request)
         else:
@@ -181,16 +372,111 @@ class CoquiEngine:
         except WorkerError:
             raise
         except Exception as exc:
+            if _out_of_memory(exc):
+                raise
             if needs_download:
                 if folder.exists() and not _complete(folder):
                     shutil.rmtree(folder, ignore_errors=True)
                 raise WorkerError("E_MODEL_DOWNLOAD", f"cannot download model {name}: {_download_reason(exc)}") from exc
-            raise WorkerError("E_MODEL_LOAD", f"cannot load Coqui model {name}: {type(exc).__name__}: {exc}") from exc
+            # A copy we downloaded earlier that no longer loads (a truncated checkpoint, a damaged config): it lies
+            # in our own models home, so it is removed and fetched again, instead of failing on every run.
+            broken = _broken_copy(folder, item, exc)
+            if broken is None:
+                raise WorkerError("E_MODEL_LOAD", f"cannot load Coqui model {name}: {_short(exc)}") from exc
+            return CoquiEngine._repair_catalog(TTS, name, broken, request)
 
-    def _check_vocabulary(self, text: str, language: str | None) -> None:
-        """Refuse text of which the model can say nothing (Coqui drops unknown characters, then crashes on empty input)."""
-        tokenizer = getattr(getattr(self.tts.synthesizer, "tts_model", None), "tokenizer", None)
-        if tokenizer is None:
+    @staticmethod
+    def _repair_catalog(TTS: Any, name: str, broken: tuple[list[Path], str], request: dict[str, Any]) -> Any:
+        folders, problem = broken
+        for folder in folders:
+            _remove_model_folder(folder, name, problem)
+        what = f"the downloaded copy of model {name} was broken ({problem}) and has been removed"
+        if not request.get("allow_download", True):
+            raise WorkerError("E_MODEL_LOAD", f"{what}; it will be downloaded again on the next run without --offline")
+        try:
+            return TTS(name, progress_bar=False)
+        except WorkerError:
+            raise
+        except Exception as exc:
+            if _out_of_memory(exc):
+                raise
+            if not all(f.is_dir() and _complete(f) for f in folders):
+                for f in folders:
+                    if f.exists() and not _complete(f):
+                        shutil.rmtree(f, ignore_errors=True)
+                raise WorkerError(
+                    "E_MODEL_LOAD",
+                    f"{what}; downloading it again failed ({_download_reason(exc)}); it will be downloaded again on the next run with network access",
+                ) from exc
+            raise WorkerError("E_MODEL_LOAD", f"{what}, but the fresh download does not load either: {_short(exc)}") from exc
+
+    def _check_options(self, speaker: str | None, language: str | None) -> None:
+        if speaker is not None and self.speakers and speaker not in self.speakers:
+            raise WorkerError("E_SPEAKER", f"model has no speaker {speaker!r}; choose one of: {', '.join(self.speakers[:20])}")
+        if speaker is not None and not self.speakers:
+            raise WorkerError("E_SPEAKER", "this model has a single speaker; do not pass --speaker")
+        if language is not None and not self.languages:
+            raise WorkerError("E_SPEAKER", f"model {self.model} is not multilingual; do not pass --language")
+        if language is not None and language not in self.languages:
+            raise WorkerError("E_SPEAKER", f"model has no language {language!r}; choose one of: {', '.join(self.languages[:40])}")
+
+    def _tokenizer(self) -> Any:
+        return getattr(getattr(self.tts.synthesizer, "tts_model", None), "tokenizer", None)
+
+    def coverage(self, text: str, language: str | None) -> Coverage | None:
+        """What of ``text`` the model's vocabulary can say, after the cleaning Coqui itself applies.
+
+        For character models the text is cleaned exactly as ``TTSTokenizer.text_to_ids`` does (lower-casing, number
+        and abbreviation expansion, symbol replacement: what the cleaner rewrites is not "dropped"), then every
+        character of the result is looked up in the model's characters. ``None`` when that cannot be told: phoneme
+        models (what is dropped there are phonemes, not the user's characters) and models without a tokenizer.
+        """
+        tokenizer = self._tokenizer()
+        if not _is_coqui_tokenizer(tokenizer) or getattr(tokenizer, "use_phonemes", False) or getattr(tokenizer, "phonemizer", None) is not None:
+            return None
+        chars = tokenizer.characters
+        cleaned = text
+        if tokenizer.text_cleaner is not None:
+            try:
+                from TTS.tts.utils.languages import normalize_language
+
+                cleaned = tokenizer.text_cleaner(text, lang=normalize_language(language))
+            except Exception:  # the cleaner's own problems surface in synthesis, with its message
+                return None
+        return measure_coverage(cleaned, chars.char_to_id)
+
+    def prepare(self, pieces: list[str], speaker: str | None = None, language: str | None = None) -> dict[str, int]:
+        """Check a request before any audio is made: options, then characters. Returns the characters the model
+        has no tokens for (Coqui would drop them silently) with their counts; refuses text of which the model can
+        say nothing, or would leave out more than half of the letters."""
+        self._check_options(speaker, language)
+        total = Coverage()
+        self._prepared = {}
+        for piece in pieces:
+            cov = self.coverage(piece, language)
+            if cov is None:
+                self._check_not_empty(piece, language)
+            else:
+                total.add(cov)
+            self._prepared[piece] = cov
+        if total.letters == 0 and not total.dropped:
+            return {}
+        shown = _show_dropped(total.dropped)
+        if total.letters == total.dropped_letters:
+            raise WorkerError("E_TEXT_UNSUPPORTED", f"model {self.model} has no characters for this text (it cannot speak: {shown})")
+        if total.dropped_letters * 2 > total.letters:
+            raise WorkerError(
+                "E_TEXT_UNSUPPORTED",
+                f"model {self.model} has no characters for {total.dropped_letters} of the {total.letters} letters of this text "
+                f"({_count_dropped(total.dropped)}); too much would be left out",
+            )
+        return dict(total.dropped)
+
+    def _check_not_empty(self, text: str, language: str | None) -> None:
+        """Phoneme models: refuse text of which the model can say nothing (Coqui drops unknown symbols, then
+        crashes on empty input)."""
+        tokenizer = self._tokenizer()
+        if not _is_coqui_tokenizer(tokenizer):
             return
         before = list(tokenizer.not_found_characters)
         try:
@@ -206,18 +492,32 @@ class CoquiEngine:
             shown = "".join(dropped[:20])
             raise WorkerError("E_TEXT_UNSUPPORTED", f"model {self.model} has no characters for this text (it cannot speak: {shown})")
 
+    def _speakable_sentences(self, text: str, language: str | None) -> list[str] | None:
+        """Coqui's own sentence split of ``text`` without the sentences it has no characters for at all, or None
+        when every sentence can be spoken (or the split is not available)."""
+        try:
+            sentences = list(self.tts.synthesizer.split_into_sentences(text, language))
+        except Exception:
+            return None
+        kept = []
+        for sentence in sentences:
+            cov = self.coverage(sentence, language)
+            if cov is None or cov.letters > cov.dropped_letters:
+                kept.append(sentence)
+        return kept if len(kept) != len(sentences) and kept else None
+
     def synthesize(self, text: str, speaker: str | None = None, language: str | None = None) -> Iterator[bytes]:
         import numpy as np
 
-        if speaker is not None and self.speakers and speaker not in self.speakers:
-            raise WorkerError("E_SPEAKER", f"model has no speaker {speaker!r}; choose one of: {', '.join(self.speakers[:20])}")
-        if speaker is not None and not self.speakers:
-            raise WorkerError("E_SPEAKER", "this model has a single speaker; do not pass --speaker")
-        if language is not None and not self.languages:
-            raise WorkerError("E_SPEAKER", f"model {self.model} is not multilingual; do not pass --language")
-        if language is not None and language not in self.languages:
-            raise WorkerError("E_SPEAKER", f"model has no language {language!r}; choose one of: {', '.join(self.languages[:40])}")
-        self._check_vocabulary(text, language)
+        self._check_options(speaker, language)
+        if text in self._prepared:  # checked by prepare() just now, with the whole request
+            cov = self._prepared.pop(text)
+        else:
+            cov = self.coverage(text, language)
+            if cov is None:
+                self._check_not_empty(text, language)
+            elif cov.letters == cov.dropped_letters:
+                raise WorkerError("E_TEXT_UNSUPPORTED", f"model {self.model} has no characters for this text (it cannot speak: {_show_dropped(cov.dropped)})")
         kwargs: dict[str, Any] = {}
         if speaker is not None:
             kwargs["speaker"] = speaker
@@ -229,7 +529,15 @@ class CoquiEngine:
         # (VITS samples noise; batch items and single runs must agree, and so must piped and file output).
         torch.manual_seed(0)
         try:
-            wav = self.tts.tts(text=text, **kwargs)
+            parts = self._speakable_sentences(text, language) if cov is not None and cov.dropped_letters else None
+            if parts is None:
+                wav = self.tts.tts(text=text, **kwargs)
+            else:
+                # Coqui splits the text into sentences and would crash on one it can say nothing of ("Hi! 東京"):
+                # the same loop as its own, without those sentences.
+                wav = []
+                for part in parts:
+                    wav.extend(self.tts.tts(text=part, split_sentences=False, **kwargs))
         except RuntimeError as exc:
             if "Kernel size" in str(exc) or "kernel size" in str(exc):
                 raise WorkerError("E_TEXT_TOO_SHORT", f"text is too short for model {self.model}") from exc
