@@ -222,8 +222,14 @@ export class WorkerClient {
     this.exited = true;
     live.delete(this);
     const how = signal ? `was killed by ${signal}` : `exited with status ${exitCode}`;
+    // Native code that cannot allocate under the worker's address-space limit aborts the process (glibc, OpenBLAS)
+    // instead of raising MemoryError: its last words say so.
+    const oom = /cannot allocate memory|memory allocation (still )?failed|out of memory|std::bad_alloc/i.test(this.stderrText());
     const err =
       this.exitError ??
+      (oom
+        ? new TtsError('E_MEMORY_LIMIT', `The Python worker ran out of memory under its limit and ${how}.`, { detail: this.stderrText(), hint: WORKER_HINTS.E_MEMORY_LIMIT })
+        : undefined) ??
       new TtsError('E_WORKER_CRASH', `The Python worker ${how}.`, {
         detail: this.stderrText(),
         hint: 'Run again with --debug to see its output.',

@@ -76,6 +76,9 @@ export function workerEnv(opts: WorkerEnvOptions): Record<string, string> {
     NUMBA_CACHE_DIR: path.join(data, 'cache', 'numba'),
     MPLCONFIGDIR: path.join(data, 'cache', 'matplotlib'),
     OMP_NUM_THREADS: String(threads),
+    // scipy's and numpy's OpenBLAS do no heavy work here (torch and onnxruntime have their own BLAS), but each of
+    // their threads reserves a large buffer at import: under a tight --max-memory that spun or aborted the worker.
+    OPENBLAS_NUM_THREADS: '1',
     TOKENIZERS_PARALLELISM: 'false',
     // address space MiB, CPU seconds, file size MiB, open files: applied by the worker to itself at start.
     TTS_WORKER_LIMITS: [opts.memoryMb ?? DEFAULT_MEMORY_MB, opts.cpuSeconds ?? 3600 * threads, 2048, 4096].join(','),

@@ -6,7 +6,7 @@ import { execa } from 'execa';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { baseEnv, listFiles, runCli, sandbox } from '../support/cli.js';
 import { readWav } from '../support/wav.js';
-import { BIN } from '../support/paths.js';
+import { BIN, COQUI_FIXTURE as COQUI_MODEL, COQUI_FIXTURE_RATE as COQUI_RATE } from '../support/paths.js';
 import { isPrivateGroup } from '../../src/audio/base-dirs.js';
 
 const WORKER_STARTED = 'worker: starting';
@@ -220,5 +220,24 @@ describe('emoji', () => {
     expect(mixed.exitCode, mixed.stderr).toBe(0);
     expect(words.exitCode, words.stderr).toBe(0);
     expect(fs.readFileSync(at('m.wav')).equals(fs.readFileSync(at('w.wav')))).toBe(true);
+  });
+});
+
+describe('tight --max-memory values', () => {
+  it('end in a WAV or E_MEMORY_LIMIT (exit 3), never a crash (exit 5) or a spin until the load timeout', async () => {
+    // 576 MiB used to abort in OpenBLAS, 800 to spin in its thread start-up until --load-timeout, 900 to fail
+    // loading llvmlite as E_MODEL_LOAD: wherever the allocation fails, the user must hear that memory ran out.
+    const seen: string[] = [];
+    for (const mb of ['400', '576', '800', '900']) {
+      const r = await runCli(['-m', COQUI_MODEL, '--models-dir', path.dirname(COQUI_MODEL), 'Hello', '-o', `m${mb}.wav`, '--max-memory', mb, '--load-timeout', '60'], { cwd: sb.work });
+      seen.push(`${mb}: ${r.exitCode}`);
+      if (r.exitCode === 0) expect(readWav(fs.readFileSync(at(`m${mb}.wav`))).sampleRate).toBe(COQUI_RATE);
+      else {
+        expect(r.exitCode, `${mb}: ${r.stderr}`).toBe(3);
+        expect(r.stderr).toMatch(/^tts: E_MEMORY_LIMIT: /m);
+        expect(fs.existsSync(at(`m${mb}.wav`))).toBe(false);
+      }
+    }
+    expect(seen.length).toBe(4);
   });
 });

@@ -28,10 +28,38 @@ class Engine(Protocol):
     # the model could say next to nothing of the text). Engines without it report nothing dropped.
 
 
+_OOM_TEXT = ("bad_alloc", "cannot allocate memory", "failed to map segment", "memory allocation", "out of memory")
+
+
+def _near_address_space_limit() -> bool:
+    """True when this process came within 1/8 of its address-space limit (RLIMIT_AS, from --max-memory)."""
+    try:
+        import resource
+
+        limit = resource.getrlimit(resource.RLIMIT_AS)[0]
+        if limit == resource.RLIM_INFINITY:
+            return False
+        with open("/proc/self/status", encoding="ascii") as f:
+            peak = next(int(line.split()[1]) * 1024 for line in f if line.startswith("VmPeak:"))
+        return peak > limit * 7 // 8
+    except (OSError, ValueError, StopIteration):
+        return False
+
+
 def out_of_memory(exc: BaseException) -> bool:
-    """MemoryError, or a C++ allocation failure surfacing through an import or onnxruntime."""
-    text = str(exc)
-    return isinstance(exc, MemoryError) or any(s in text for s in ("bad_alloc", "Cannot allocate memory", "failed to map segment"))
+    """MemoryError, or an allocation failure surfacing through an import, a shared library or onnxruntime."""
+    seen: set[int] = set()
+    e: BaseException | None = exc
+    while e is not None and id(e) not in seen:  # the whole chain: wrappers keep the cause's text
+        seen.add(id(e))
+        text = str(e).lower()
+        if isinstance(e, MemoryError) or any(s in text for s in _OOM_TEXT):
+            return True
+        # A shared library that cannot be mapped (llvmlite, torch's) when the limit was all but reached.
+        if isinstance(e, OSError) and "shared object" in text and _near_address_space_limit():
+            return True
+        e = e.__cause__ or e.__context__
+    return False
 
 
 def memory_error() -> WorkerError:
