@@ -4,12 +4,9 @@
 // directory behind, and the CLI's memory must stay bounded while they flood it.
 // Prints: timeouts: <mode> N/N killed in time (slowest X s after the request) ... / 0 orphans / RSS growth M MB
 import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { WorkerClient } from '../../src/worker/client.js';
+import { describe, expect, it } from 'vitest';
 import { TtsError } from '../../src/errors.js';
-import { ROOT } from '../support/paths.js';
+import { useFakeWorker } from '../support/fake-worker.js';
 import { alive, eventually } from '../support/process.js';
 
 const N = Number(process.env.TIMEOUT_N ?? 10);
@@ -23,14 +20,7 @@ const MODES: Record<string, string> = {
   'flood-stdout': 'E_WORKER_PROTOCOL',
 };
 
-let dir: string;
-let exe: string;
-beforeAll(() => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tts-fake-'));
-  exe = path.join(dir, 'python');
-  fs.writeFileSync(exe, `#!/bin/sh\nexec /usr/bin/env python3 ${JSON.stringify(path.join(ROOT, 'test', 'fixtures', 'fake_worker.py'))}\n`, { mode: 0o755 });
-});
-afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+const start = useFakeWorker();
 
 interface Run {
   code: string;
@@ -40,7 +30,7 @@ interface Run {
 }
 
 async function one(mode: string): Promise<Run> {
-  const w = await WorkerClient.start({ interpreter: { path: exe, real: exe }, env: { PATH: '/usr/bin:/bin', FAKE_MODE: mode, FAKE_EXE: exe } });
+  const w = await start(mode);
   const t0 = Date.now();
   let code = 'OK';
   try {

@@ -1,29 +1,13 @@
 // The worker client against fake workers: every failure becomes the right TtsError, and nothing is left running.
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { WorkerClient } from '../../src/worker/client.js';
 import { TtsError } from '../../src/errors.js';
-import { ROOT } from '../support/paths.js';
+import { useFakeWorker } from '../support/fake-worker.js';
 import { alive, eventually } from '../support/process.js';
 
-let dir: string;
-let exe: string;
-beforeAll(() => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tts-fake-'));
-  exe = path.join(dir, 'python');
-  fs.writeFileSync(exe, `#!/bin/sh\nexec /usr/bin/env python3 ${JSON.stringify(path.join(ROOT, 'test', 'fixtures', 'fake_worker.py'))}\n`, { mode: 0o755 });
-});
-afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
-
-function start(mode: string, helloTimeoutMs = 10_000) {
-  return WorkerClient.start({
-    interpreter: { path: exe, real: exe },
-    env: { PATH: '/usr/bin:/bin', FAKE_MODE: mode, FAKE_EXE: exe },
-    helloTimeoutMs,
-  });
-}
+const start = useFakeWorker();
 
 async function codeOf(p: Promise<unknown>): Promise<string> {
   try {
