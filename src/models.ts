@@ -189,6 +189,13 @@ export function resolveModel(name: string | undefined, modelsDirs: () => Allowed
     }
     return { engine: 'coqui', kind: 'folder', model: real, display: raw };
   }
+  // A bare name that is a model folder here: folders are written as paths, so that a folder can never shadow a
+  // voice or catalog name; say how.
+  if (fs.existsSync(path.join(raw, 'config.json'))) {
+    throw new TtsError('E_MODEL_UNKNOWN', `Unknown model ${show(raw)}; there is a model folder of that name here.`, {
+      hint: `Model folders are given as paths: -m ${show(`./${raw}`)}.`,
+    });
+  }
   const near = nearest(raw, [...EMBEDDED_VOICES, ...catalogIds()]);
   throw new TtsError('E_MODEL_UNKNOWN', `Unknown model ${show(raw)}.`, {
     hint: near.length

@@ -241,3 +241,16 @@ describe('tight --max-memory values', () => {
     expect(seen.length).toBe(4);
   });
 });
+
+describe('a model folder named without a path', () => {
+  it('is E_MODEL_UNKNOWN with the path to write instead, before Python starts', async () => {
+    fs.cpSync(COQUI_MODEL, at('mymodel'), { recursive: true });
+    const r = await runCli(['-m', 'mymodel', 'Hello', '-o', 'x.wav', '--verbose'], { cwd: sb.work });
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toMatch(/^tts: E_MODEL_UNKNOWN: Unknown model "mymodel"; there is a model folder of that name here\. Model folders are given as paths: -m "\.\/mymodel"\.$/m);
+    expect(r.stderr).not.toContain(WORKER_STARTED);
+    const ok = await runCli(['-m', './mymodel', 'Hello', '-o', 'x.wav'], { cwd: sb.work });
+    expect(ok.exitCode, ok.stderr).toBe(0);
+    expect(readWav(fs.readFileSync(at('x.wav'))).sampleRate).toBe(COQUI_RATE);
+  });
+});
