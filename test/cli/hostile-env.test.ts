@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execa } from 'execa';
 import { baseEnv, sandbox } from '../support/cli.js';
 import { BIN } from '../support/paths.js';
+import { figure } from '../support/figures.js';
 
 let sb: ReturnType<typeof sandbox>;
 let evil: string;
@@ -82,7 +83,7 @@ describe('hostile environment', () => {
       worker: { env_keys: string[]; env: Record<string, string>; sys_path: string[]; isolated: boolean; startup_hooks: string[]; limits: Record<string, [number, number]> };
     };
     const w = report.worker;
-    console.log(`hostile env: worker sees ${w.env_keys.length} variables: ${w.env_keys.join(' ')}`);
+    figure(`hostile env: worker sees ${w.env_keys.length} variables: ${w.env_keys.join(' ')}`);
     expect(w.env_keys).toEqual(WORKER_ENV_ALLOWED);
     expect(w.isolated).toBe(true);
     expect(w.startup_hooks).toEqual([]);
@@ -109,7 +110,7 @@ describe('hostile environment', () => {
     const found = markersFound();
     // LD_PRELOAD does load into the CLI's own node process (the user's environment is trusted for the CLI
     // itself, as documented) but never into Python.
-    console.log(`hostile env: markers created: ${found.join(', ') || 'none'}${haveCompiler ? '' : ' (no C compiler: LD_PRELOAD not tried)'}`);
+    figure(`hostile env: markers created: ${found.join(', ') || 'none'}${haveCompiler ? '' : ' (no C compiler: LD_PRELOAD not tried)'}`);
     expect(found.filter((f) => !/^ldpreload-node/.test(f))).toEqual([]);
   });
 });

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runCli, sandbox, treeHash } from '../support/cli.js';
+import { figure } from '../support/figures.js';
 
 const WORKER_STARTED = 'worker: starting';
 
@@ -239,7 +240,7 @@ describe('corpus: stdin is read with a cap', () => {
     });
     const status = Number(/status=(\d+)/.exec(r.stdout)![1]);
     const written = Number(r.stdout.split('\n').pop());
-    console.log(`stdin cap: the writer got ${written} bytes into the pipe before the CLI closed it`);
+    figure(`stdin cap: the writer got ${written} bytes into the pipe before the CLI closed it`);
     expect(status).toBe(2);
     expect(written).toBeLessThanOrEqual(40_003 + 65_536 + 4096);
     expect(fs.readdirSync(sb.work)).toEqual(['count']);

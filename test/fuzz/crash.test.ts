@@ -7,6 +7,7 @@ import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT } from '../support/paths.js';
+import { figure } from '../support/figures.js';
 
 const N = Number(process.env.CRASH_N ?? 60);
 const SIZE = 8 * 1024 * 1024;
@@ -67,7 +68,7 @@ describe('crash atomicity', () => {
     for (const t of temps) fs.utimesSync(path.join(dir, t), old, old);
     await writeOnce('sweeper.wav', false, 4, 60_000);
     const left = fs.readdirSync(dir).filter((f) => f.startsWith('.tts-'));
-    console.log(
+    figure(
       `crash: ${N} kills per writer / new file: ${tally.new.new} complete, ${tally.new.absent} absent, ${tally.new.partial} partial / --force: ${tally.force.new} new, ${tally.force.old} old, ${tally.force.absent} absent, ${tally.force.partial} partial / temp files left ${temps.length}, after the sweep ${left.length}`,
     );
     expect(tally.new.partial).toBe(0);

@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EMBEDDED_VOICES, catalogIds, resolveModel, type ModelSpec } from '../../src/models.js';
 import { checkAllowedDir, isInside, type AllowedDir } from '../../src/audio/base-dirs.js';
 import { ERROR_CODES, TtsError } from '../../src/errors.js';
+import { figure } from '../support/figures.js';
 
 const N = Number(process.env.MODEL_FUZZ_N ?? 10_000);
 const SEED = Number(process.env.FUZZ_SEED ?? 20261203);
@@ -140,7 +141,7 @@ describe('model-name fuzzing', () => {
       }),
       { numRuns: N, seed: SEED, endOnFailure: true },
     );
-    console.log(`models: ${fuzzed.toLocaleString('en-US')} fuzzed / ${leaks} not allowlisted but accepted / ${uncaught} uncaught (seed ${SEED}; ${accepted} accepted, catalog of ${catalog.size} ids)`);
+    figure(`models: ${fuzzed.toLocaleString('en-US')} fuzzed / ${leaks} not allowlisted but accepted / ${uncaught} uncaught (seed ${SEED}; ${accepted} accepted, catalog of ${catalog.size} ids)`);
     console.log(`models: rejections by code: ${[...byCode].sort((a, b) => b[1] - a[1]).map(([c, n]) => `${c} ${n}`).join(', ')}`);
     expect(catalog.size).toBeGreaterThan(10); // the installed catalog was found: catalog ids were really tested
     expect(accepted).toBeGreaterThan(0); // the generator reaches the accepting branches too

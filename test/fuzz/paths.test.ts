@@ -12,6 +12,7 @@ import { preflightOutput, publishFile } from '../../src/audio/publish.js';
 import { checkAllowedDir, type AllowedDir } from '../../src/audio/base-dirs.js';
 import { ERROR_CODES, TtsError } from '../../src/errors.js';
 import { treeHash } from '../support/cli.js';
+import { figure } from '../support/figures.js';
 
 const N = Number(process.env.FUZZ_N ?? 20_000);
 const SEED = Number(process.env.FUZZ_SEED ?? 20261203);
@@ -116,7 +117,7 @@ describe('path fuzzing', () => {
       { numRuns: N, seed: SEED, endOnFailure: true },
     );
     check();
-    console.log(`paths: ${fuzzed.toLocaleString('en-US')} fuzzed / ${escapes} escapes / ${uncaught} uncaught (seed ${SEED}; ${written} written inside the base, ${rejected} rejected, all with documented codes: ${undocumented.size === 0})`);
+    figure(`paths: ${fuzzed.toLocaleString('en-US')} fuzzed / ${escapes} escapes / ${uncaught} uncaught (seed ${SEED}; ${written} written inside the base, ${rejected} rejected, all with documented codes: ${undocumented.size === 0})`);
     console.log(`paths: rejections by code: ${[...byCode].sort((a, b) => b[1] - a[1]).map(([c, n]) => `${c} ${n}`).join(', ')}`);
     expect(escapes).toBe(0);
     expect(uncaught).toBe(0);

@@ -9,6 +9,7 @@ import { resolveOutput } from '../../src/audio/output-path.js';
 import { publishFile } from '../../src/audio/publish.js';
 import { checkAllowedDir } from '../../src/audio/base-dirs.js';
 import { TtsError } from '../../src/errors.js';
+import { figure } from '../support/figures.js';
 
 const N = Number(process.env.RACE_N ?? 3000);
 let root: string;
@@ -71,7 +72,7 @@ describe('symlink swap race', () => {
     await new Promise((r) => attacker.on('exit', r));
     const outside = fs.readdirSync(O);
     const inside = (fs.readdirSync(B, { recursive: true }) as string[]).filter((f) => /x-\d+\.wav$/.test(f) && !fs.lstatSync(path.join(B, f)).isSymbolicLink()).length;
-    console.log(
+    figure(
       `race: ${N} iterations / ${swaps.trim()} swaps / ${written} written inside / ${refused} refused (${[...codes].map(([c, n]) => `${c} ${n}`).join(', ') || 'none'}) / ${outside.length} files outside`,
     );
     expect(outside).toEqual([]);

@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { TtsError } from '../../src/errors.js';
 import { useFakeWorker } from '../support/fake-worker.js';
 import { alive, eventually } from '../support/process.js';
+import { figure } from '../support/figures.js';
 
 const N = Number(process.env.TIMEOUT_N ?? 10);
 const AT_ONCE = 10;
@@ -67,7 +68,7 @@ describe('worker timeouts', () => {
     const orphans = all.filter((r) => alive(r.pid)).length;
     const dirsLeft = all.filter((r) => fs.existsSync(r.workdir)).length;
     const growthMb = (rssMax - rss0) / 1e6;
-    console.log(`timeouts: ${parts.join(' / ')} / ${orphans} orphans / ${dirsLeft} private directories left / CLI RSS growth ${growthMb.toFixed(1)} MB (limit ${LIMIT_MS} ms + ${GRACE_MS} ms SIGKILL grace + 1 s)`);
+    figure(`timeouts: ${parts.join(' / ')} / ${orphans} orphans / ${dirsLeft} private directories left / CLI RSS growth ${growthMb.toFixed(1)} MB (limit ${LIMIT_MS} ms + ${GRACE_MS} ms SIGKILL grace + 1 s)`);
     const bad = all.filter((r) => r.code !== r.want || r.ms > LIMIT_MS + GRACE_MS + 1000);
     if (bad.length) console.log(`timeouts: not killed in time or wrong code: ${JSON.stringify(bad.slice(0, 5))}`);
     expect(bad).toEqual([]);

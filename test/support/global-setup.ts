@@ -3,8 +3,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
 import { COQUI_FIXTURE, COQUI_FIXTURE_RATE, ROOT, VENV_PYTHON } from './paths.js';
+import { FIGURES_FILE } from './figures.js';
 
 export default async function setup(): Promise<void> {
+  fs.rmSync(FIGURES_FILE, { force: true }); // this run's figures only
   if (!fs.existsSync(path.join(ROOT, 'dist', 'cli.js'))) {
     throw new Error('dist/ is missing: run `npm run build` (npm test does it for you).');
   }
