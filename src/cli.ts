@@ -15,7 +15,28 @@ const VALUE_OPTIONS = new Set(['-o', '--output', '-m', '--model', '-f', '--file'
 /** Options that may be repeated (each adds a directory). */
 const REPEATABLE = new Set(['--base-dir', '--models-dir']);
 const SUBCOMMANDS = new Set(['setup', 'doctor', 'batch', 'help']);
-const SHORT_TO_LONG: Record<string, string> = { '-o': '--output', '-m': '--model', '-f': '--file' };
+const SHORT_TO_LONG: Record<string, string> = { '-o': '--output', '-m': '--model', '-f': '--file', '-q': '--quiet', '-d': '--out-dir', '-j': '--jobs' };
+/** Options of the subcommands that take a value (for the "given more than once" check). */
+const SUB_VALUE_OPTIONS = new Set([...VALUE_OPTIONS, '-d', '--out-dir', '--split', '--name', '-j', '--jobs', '--max-items', '--python']);
+
+/** A subcommand's arguments: an option given twice is an error there too ("last one wins" hides typos). */
+function checkRepeats(args: readonly string[]): void {
+  const seen = new Set<string>();
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === '--') return;
+    if (!a.startsWith('-') || a === '-' || /\s/.test(a) || /^-\d/.test(a)) continue;
+    const flag = a.startsWith('--') && a.includes('=') ? a.slice(0, a.indexOf('=')) : a;
+    const name = SHORT_TO_LONG[flag] ?? flag;
+    if (REPEATABLE.has(flag)) {
+      if (!a.includes('=')) i++;
+      continue;
+    }
+    if (seen.has(name)) throw new TtsError('E_USAGE', `${name} is given more than once.`);
+    seen.add(name);
+    if (SUB_VALUE_OPTIONS.has(flag) && !a.includes('=')) i++;
+  }
+}
 
 const FLAG_OPTIONS = new Set(['--force', '--offline', '--accept-model-license', '--dry-run', '-q', '--quiet', '--verbose', '--debug', '--raw', '--lines', '--json', '--play']);
 
@@ -26,7 +47,10 @@ const FLAG_OPTIONS = new Set(['--force', '--offline', '--accept-model-license', 
  * (`tts -- doctor`) is text too.
  */
 export function protectText(args: readonly string[]): string[] {
-  if (args.length > 0 && SUBCOMMANDS.has(args[0]!)) return [...args];
+  if (args.length > 0 && SUBCOMMANDS.has(args[0]!)) {
+    checkRepeats(args.slice(1));
+    return [...args];
+  }
   const out: string[] = [];
   const seen = new Set<string>();
   let afterDashDash = false;
@@ -54,7 +78,12 @@ export function protectText(args: readonly string[]): string[] {
       if (seen.has(eqName)) throw new TtsError('E_USAGE', `${eqName} is given more than once.`);
       seen.add(eqName);
       out.push(a);
-    } else if (FLAG_OPTIONS.has(a) || REPEATABLE.has(eqName)) out.push(a);
+    } else if (FLAG_OPTIONS.has(a)) {
+      const name = SHORT_TO_LONG[a] ?? a;
+      if (seen.has(name)) throw new TtsError('E_USAGE', `${name} is given more than once.`);
+      seen.add(name);
+      out.push(a);
+    } else if (REPEATABLE.has(eqName)) out.push(a);
     else if (afterDashDash || (a.length > 1 && a.startsWith('-') && (/\s/.test(a) || /^-\d+([.,]\d+)?%?$/.test(a)))) out.push(TEXT_MARK + a);
     else out.push(a);
   }
@@ -76,7 +105,8 @@ Examples:
   $ tts "Hello" -o - | aplay                            WAV to stdout, for a player or a program
   $ tts -m ./my-coqui-model "Hello" -o c.wav            a local Coqui model (config.json + checkpoint)
   $ tts -m tts_models/en/ljspeech/vits "Hi" -o v.wav    a Coqui catalog model (downloaded on first use)
-  $ tts -f book.txt -o - | ffmpeg -i - book.mp3         long text, streamed sentence by sentence
+  $ tts -f book.txt -o book.mp3                         long text, sentence by sentence, encoded to MP3
+  $ tts -f book.txt -o - | ffmpeg -i - book.opus        or streamed as WAV into another program
   $ tts "Hello" --raw | aplay -f S16_LE -r 22050        headerless PCM (format stated on stderr)
   $ tail -f log.txt | tts --lines --raw | aplay ...     speak each line as it arrives
   $ tts batch prompts.txt --out-dir out                 one file per line (see tts batch --help)
@@ -86,7 +116,7 @@ unless it contains a space or is a number (-5, -2.5, -10%); after '--' only this
 still options. A word that names a command (setup, doctor, batch) also needs '--'.
 
 Exit status: 0 ok, 1 internal error, 2 usage or validation, 3 environment (setup, model download, licence),
-4 synthesis failed, 5 worker crashed or timed out, 130 interrupted. Errors print one line: tts: CODE: message.
+4 synthesis failed, 5 worker crashed or timed out, 130 interrupted (143 for SIGTERM). Errors print one line: tts: CODE: message.
 
 First run: tts setup   Troubleshooting: tts doctor   Docs: README.md in the package`;
 
@@ -102,7 +132,7 @@ function buildProgram(onResult: (code: number) => void): Command {
     .description('Text to speech from the shell: an embedded offline voice (Piper) and Coqui TTS models.')
     .usage('[options] [text...]')
     .argument('[text...]', "text to speak; '-' or none reads stdin")
-    .option('-o, --output <path>', "output file (.wav), inside the current directory; '-' writes WAV to stdout")
+    .option('-o, --output <path>', "output file (.wav .mp3 .ogg .flac .m4a), inside an allowed directory; '-' writes WAV to stdout")
     .option('-m, --model <name>', 'voice name, Coqui catalog id, or local Coqui model folder', 'en_US-joe-medium')
     .option('-f, --file <path>', "read the text from a UTF-8 file ('-' for stdin)")
     .option('--speaker <name>', 'speaker of a multi-speaker model')

@@ -20,6 +20,10 @@ def test_memory_errors_and_native_allocation_failures_count() -> None:
     assert out_of_memory(RuntimeError("std::bad_alloc"))
     assert out_of_memory(OSError("libfoo.so: failed to map segment from shared object"))
     assert out_of_memory(_wrapped(MemoryError(), RuntimeError("could not load model")))
+    # onnxruntime's arena (the embedded voice), oneDNN under torch, libgomp's thread stacks.
+    assert out_of_memory(RuntimeError("[ONNXRuntimeError] : 6 : BFCArena::AllocateRawInternal Failed to allocate memory for requested buffer"))
+    assert out_of_memory(RuntimeError("could not create a primitive"))
+    assert out_of_memory(RuntimeError("libgomp: Thread creation failed: Resource temporarily unavailable"))
 
 
 def test_other_errors_do_not() -> None:

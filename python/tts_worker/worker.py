@@ -164,13 +164,15 @@ class Worker:
         """
         if os.getppid() == self.parent_pid and not client_closed:
             return
-        for path in self.written:
+        # Ours, and the PCM the client spools here for 'encode' (named encode-*, by the protocol).
+        spooled = [e.path for e in os.scandir(".") if e.name.startswith("encode-") and e.is_file(follow_symlinks=False)]
+        for path in [*self.written, *spooled]:
             try:
                 os.unlink(path)
             except OSError:
                 pass
         try:
-            os.rmdir(os.getcwd())  # only succeeds if empty: never removes anything we did not write
+            os.rmdir(os.getcwd())  # only succeeds if empty: never removes anything else
         except OSError:
             pass
 
@@ -207,6 +209,8 @@ class Worker:
         except ClientGone:
             raise
         except WorkerError as exc:
+            if exc.code in ("E_SYNTHESIS", "E_MODEL_LOAD") and out_of_memory(exc):
+                exc = memory_error()  # an engine's own wrapper around an allocation failure
             self.proto.send({"id": req_id, "ok": False, "error": {"code": exc.code, "message": exc.message}})
             return True
         except Exception as exc:  # a bug or an engine failure we did not classify

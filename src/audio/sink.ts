@@ -98,6 +98,8 @@ export class EncodedFileSink implements AudioSink {
   private readonly spool: string;
   private readonly encoded: string;
   dataBytes = 0;
+  /** Size of the published file, known after finish(). */
+  encodedBytes = 0;
   readonly gone = false;
 
   constructor(
@@ -154,6 +156,7 @@ export class EncodedFileSink implements AudioSink {
         fs.closeSync(fd);
       }
       this.staged!.commit();
+      this.encodedBytes = res.bytes;
     } catch (err) {
       this.abort();
       throw err;
@@ -180,11 +183,16 @@ export class EncodedFileSink implements AudioSink {
   }
 }
 
+/** The container an output name asks for: its extension, in lower case. */
+export function containerOf(out: ResolvedOutput): 'wav' | CompressedFormat {
+  return out.components[out.components.length - 1]!.toLowerCase().split('.').pop()! as 'wav' | CompressedFormat;
+}
+
 /** The sink for an output file: WAV written directly, the compressed containers through the worker's encoder. */
 export function fileSink(out: ResolvedOutput, force: boolean, encoder: Encoder, timeoutMs: number): AudioSink {
-  const ext = out.components[out.components.length - 1]!.toLowerCase().split('.').pop()!;
-  if (ext === 'wav') return new FileSink(out, force);
-  return new EncodedFileSink(out, force, ext as CompressedFormat, encoder, timeoutMs);
+  const container = containerOf(out);
+  if (container === 'wav') return new FileSink(out, force);
+  return new EncodedFileSink(out, force, container, encoder, timeoutMs);
 }
 
 type StdoutKind = { seekable: true; position: number } | { seekable: false };

@@ -15,12 +15,12 @@ import { preflightOutput } from '../audio/publish.js';
 import { fileSink } from '../audio/sink.js';
 import { allowedDirs, type AllowedDir } from '../audio/base-dirs.js';
 import { loadConfig, envList } from '../config.js';
-import { checkVoiceOptions, resolveModel, type ModelSpec } from '../models.js';
+import { checkVoiceOptions, foreignScripts, resolveModel, type ModelSpec } from '../models.js';
 import { modelsHome } from '../paths.js';
 import { lineItems, paragraphItems, sentences } from '../sentences.js';
 import { openSession, checkModelUsable, type Session } from '../synth/session.js';
 import { synthesizeTo } from '../synth/pipeline.js';
-import { errorLine, info, logState, paint, verbose } from '../ui/log.js';
+import { errorLine, info, logState, paint, verbose, warn } from '../ui/log.js';
 import { startSpinner } from '../ui/spinner.js';
 import { progressLine } from '../ui/progress.js';
 import { isShuttingDown as interrupted } from '../worker/client.js';
@@ -300,6 +300,9 @@ export async function planBatch(opts: BatchOptions): Promise<{ items: BatchItem[
   const modelsDirs = () => allowedDirs([...opts.modelsDir, ...envList(process.env.TTS_MODELS_DIRS), ...(config.modelsDirs ?? [])], 'models directory', [modelsHome()]);
   const defaultModel = resolveModel(opts.model, modelsDirs);
   checkModelUsable(defaultModel, opts);
+  // --speaker/--language for the whole batch are checked once, not reported again for every item.
+  checkVoiceOptions(defaultModel, opts.speaker, opts.language);
+  const foreign = { items: 0, first: '' };
   const outDir = checkOutDir(opts.outDir, bases);
 
   const items: BatchItem[] = [];
@@ -361,6 +364,8 @@ export async function planBatch(opts: BatchOptions): Promise<{ items: BatchItem[
         item.text = checkText(item.text, opts.maxChars, 'this item');
         // The embedded voice's speaker and language are known here: a wrong one fails the item before any worker.
         item.language = checkVoiceOptions(item.model ?? defaultModel, item.speaker ?? opts.speaker, item.language ?? opts.language);
+        const scripts = foreignScripts(item.model ?? defaultModel, item.text);
+        if (scripts && foreign.items++ === 0) foreign.first = `${where(item)}: ${scripts}`;
         if (name !== undefined && path.isAbsolute(name)) {
           throw new TtsError('E_PATH_TRAVERSAL', `${where(item)}: output ${show(name)} is absolute; manifest outputs are relative to --out-dir.`);
         }
@@ -409,6 +414,9 @@ export async function planBatch(opts: BatchOptions): Promise<{ items: BatchItem[
       });
     }
     seen.set(key, it);
+  }
+  if (foreign.items > 0) {
+    warn(`voice ${defaultModel.model} reads Latin script; ${foreign.items} item${foreign.items === 1 ? ' has' : 's have'} letters in other scripts (first: ${foreign.first}) that will be spelled out one by one. For other languages use a Coqui model (-m).`);
   }
   // Resume: outputs that already exist are skipped (unless --force); symlinks and directories are errors.
   for (const it of items) {

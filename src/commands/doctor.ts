@@ -145,7 +145,7 @@ export function printDoctor(r: DoctorReport): void {
     `  node         ${r.node}`,
     `  package      ${r.package}`,
     `  interpreter  ${r.interpreter.real ?? r.interpreter.path}${r.interpreter.problem ? `  (${r.interpreter.problem})` : ''}`,
-    `  python       ${(r.python?.python as string | undefined) ?? '-'}   torch ${pk.torch ?? '-'}   coqui-tts ${pk['coqui-tts'] ?? '-'}   piper-tts ${pk['piper-tts'] ?? '-'}   onnxruntime ${pk.onnxruntime ?? '-'}`,
+    `  python       ${(r.python?.python as string | undefined) ?? '-'}   torch ${pk.torch ?? '-'}   coqui-tts ${pk['coqui-tts'] ?? '-'}   piper-tts ${pk['piper-tts'] ?? '-'}   onnxruntime ${pk.onnxruntime ?? '-'}   av ${pk.av ?? '-'}`,
     `  ${mark(r.engines.piper)} piper engine, voices: ${r.voices.join(', ') || '-'}`,
     `  ${mark(r.engines.coqui)} coqui engine, ${r.catalog_models} catalog models, downloaded: ${r.downloaded_models.join(', ') || 'none'}`,
     ...r.broken_models.map((b) => `  broken       ${b.model} (${b.problem}; removed and downloaded again on next use)`),

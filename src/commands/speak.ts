@@ -5,7 +5,7 @@ import { TtsError, show } from '../errors.js';
 import { DEFAULT_MAX_CHARS, DEFAULT_MAX_LONG_CHARS, HARD_MAX_CHARS, checkText, codePoints, readStdin, readStdinLines, readTextFile } from '../text.js';
 import { resolveOutput, type ResolvedOutput } from '../audio/output-path.js';
 import { preflightOutput } from '../audio/publish.js';
-import { PlayerSink, StdoutSink, fileSink, findPlayer, type AudioSink } from '../audio/sink.js';
+import { EncodedFileSink, PlayerSink, StdoutSink, containerOf, fileSink, findPlayer, type AudioSink, type CompressedFormat } from '../audio/sink.js';
 import { checkVoiceOptions, foreignScripts, resolveModel, type ModelSpec } from '../models.js';
 import { modelsHome } from '../paths.js';
 import { loadConfig, envList, type Config } from '../config.js';
@@ -103,7 +103,7 @@ function resolveTarget(opts: SpeakOptions, config: Config): Target {
   }
   if (opts.raw && o !== undefined && o !== '-') {
     throw new TtsError('E_USAGE', `--raw writes headerless PCM to stdout; it cannot go to ${show(o)}.`, {
-      hint: 'Drop -o (or use -o -) with --raw, or drop --raw to write a WAV file.',
+      hint: 'Drop -o (or use -o -) with --raw, or drop --raw to write the file.',
     });
   }
   if (o === '-' || o === undefined) {
@@ -129,7 +129,8 @@ export interface SpeakResult {
   engine: string;
   bytes: number;
   sentences: number;
-  format: 'wav' | 's16le';
+  format: 'wav' | 's16le' | CompressedFormat;
+  dryRun: boolean;
   firstAudioMs: number;
   truncated: boolean;
   json: boolean;
@@ -187,13 +188,15 @@ export async function runSpeak(opts: SpeakOptions): Promise<SpeakResult> {
   // An upper bound on the number of sentences, without walking the splitter over the text (that would allocate
   // as much again as the text): it scales the worker's CPU-time limit.
   const bound = src.kind === 'text' ? sentenceBound(src.text) : Infinity;
+  const format = opts.raw ? 's16le' : target.kind === 'file' ? containerOf(target.out) : 'wav';
   if (opts.dryRun) {
     const where = target.kind === 'stdout' ? 'stdout' : target.kind === 'player' ? target.player.path : target.out.absolute;
     let total = 0;
     if (src.kind === 'text') for (const _ of sentences(src.text)) total++;
-    const what = src.kind === 'text' ? `${codePoints(src.text)} characters (${total} sentence${total === 1 ? '' : 's'})` : 'stdin line by line';
+    const what = src.kind === 'text' ? `${codePoints(src.text)} character${codePoints(src.text) === 1 ? '' : 's'} (${total} sentence${total === 1 ? '' : 's'})` : 'stdin line by line';
     info(`dry run: ${what} with ${spec.display} (${spec.engine}) to ${where}; everything checked, nothing synthesized.`);
-    return { target: '', seconds: 0, sampleRate: 0, model: spec.model, engine: spec.engine, bytes: 0, sentences: 0, format: 'wav', firstAudioMs: 0, truncated: false, json: opts.json, dropped: {} };
+    const display = target.kind === 'stdout' ? '-' : target.kind === 'player' ? `player:${target.player.name}` : target.out.display;
+    return { target: display, seconds: 0, sampleRate: 0, model: spec.model, engine: spec.engine, bytes: 0, sentences: total, format, firstAudioMs: 0, truncated: false, json: opts.json, dropped: {}, dryRun: true };
   }
 
   const spinner = startSpinner(needsNetwork ? `Downloading and loading ${spec.display}` : `Loading ${spec.display}`);
@@ -235,9 +238,10 @@ export async function runSpeak(opts: SpeakOptions): Promise<SpeakResult> {
       sampleRate: result.sampleRate,
       model: ready.model,
       engine: ready.engine,
-      bytes: sink.dataBytes + (opts.raw ? 0 : 44),
+      bytes: sink instanceof EncodedFileSink ? sink.encodedBytes : sink.dataBytes + (opts.raw ? 0 : 44),
       sentences: result.sentences,
-      format: opts.raw ? 's16le' : 'wav',
+      format,
+      dryRun: false,
       firstAudioMs: Math.round(result.firstAudioMs),
       truncated: result.truncated,
       json: opts.json,
@@ -269,12 +273,13 @@ export function summarize(r: SpeakResult): void {
       first_audio_ms: r.firstAudioMs,
       truncated: r.truncated,
       dropped_characters: r.dropped,
+      ...(r.dryRun ? { dry_run: true } : {}),
     };
     // stdout carries audio when the output is '-': the report goes to stderr then.
     (r.target === '-' ? process.stderr : process.stdout).write(`${JSON.stringify(report)}\n`);
     return;
   }
-  if (r.target === '-' || r.target === '') return;
+  if (r.target === '-' || r.dryRun) return;
   if (r.target.startsWith('player:')) {
     info(`Played ${r.seconds.toFixed(2)} s with ${r.target.slice(7)}`);
     return;

@@ -214,7 +214,9 @@ export class WorkerClient {
       const code = mapWorkerCode(reply.error.code, p.op);
       // A repaired model's message already says what happened and what comes next.
       const hint = code === 'E_MODEL_LOAD' && reply.error.message.includes('has been removed') ? undefined : WORKER_HINTS[code];
-      p.reject(new TtsError(code, reply.error.message, { detail: `worker code ${reply.error.code}`, hint }));
+      // One line, whatever the engine put in its message (onnxruntime's span several).
+      const message = reply.error.message.replace(/\s*\n\s*/g, ' ').trim();
+      p.reject(new TtsError(code, message, { detail: `worker code ${reply.error.code}`, hint }));
     }
   }
 
@@ -224,7 +226,7 @@ export class WorkerClient {
     const how = signal ? `was killed by ${signal}` : `exited with status ${exitCode}`;
     // Native code that cannot allocate under the worker's address-space limit aborts the process (glibc, OpenBLAS)
     // instead of raising MemoryError: its last words say so.
-    const oom = /cannot allocate memory|memory allocation (still )?failed|out of memory|std::bad_alloc/i.test(this.stderrText());
+    const oom = /cannot allocate memory|memory allocation (still )?failed|failed to allocate memory|out of memory|std::bad_alloc|thread creation failed/i.test(this.stderrText());
     const err =
       this.exitError ??
       (oom

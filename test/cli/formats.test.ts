@@ -59,10 +59,11 @@ describe('compressed outputs', () => {
     expect(wavRun.exitCode, wavRun.stderr).toBe(0);
     const ref = readWav(fs.readFileSync(at('ref.wav')));
     for (const ext of ['mp3', 'ogg', 'flac', 'm4a']) {
-      const r = await runCli([TEXT, '-o', `out.${ext}`], { cwd: sb.work });
+      const r = await runCli([TEXT, '-o', `out.${ext}`, '--json'], { cwd: sb.work });
       expect(r.exitCode, `${ext}: ${r.stderr}`).toBe(0);
-      expect(r.stdout.length).toBe(0);
       const bytes = fs.readFileSync(at(`out.${ext}`));
+      const report = JSON.parse(r.stdout.toString()) as { format: string; bytes: number; output: string };
+      expect([report.format, report.bytes, report.output]).toEqual([ext, bytes.length, `out.${ext}`]);
       expect(MAGIC[ext]!(bytes), `${ext} signature`).toBe(true);
       expect(bytes.subarray(0, 4).toString('latin1')).not.toBe('RIFF');
       const d = await decode(at(`out.${ext}`), ext === 'flac');

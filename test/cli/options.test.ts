@@ -121,14 +121,26 @@ describe('the embedded voice: speaker and language decided before Python starts'
     expect(listFiles(sb.work)).toEqual([]);
   });
 
-  it('in a batch too: each item fails with E_SPEAKER before any worker starts', async () => {
+  it('in a batch too: a batch-wide --speaker is refused once, before any input is planned or a worker starts', async () => {
     fs.writeFileSync(at('lines.txt'), 'One.\nTwo.\n');
     const r = await runCli(['batch', 'lines.txt', '-d', 'out', '--speaker', 'p225', '--verbose'], { cwd: sb.work });
-    expect(r.exitCode).toBe(4);
-    expect(r.stderr).toContain('tts: E_SPEAKER: lines.txt:1: Voice en_US-joe-medium has a single speaker');
-    expect(r.stderr).toContain('tts: E_SPEAKER: lines.txt:2:');
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr.match(/E_SPEAKER/g)).toHaveLength(1);
+    expect(r.stderr).toMatch(/^tts: E_SPEAKER: Voice en_US-joe-medium has a single speaker/m);
     expect(r.stderr).not.toContain(WORKER_STARTED);
     expect(fs.existsSync(at('out'))).toBe(false);
+    // A manifest item's own speaker is that item's failure.
+    fs.writeFileSync(at('m.jsonl'), '{"text": "One."}\n{"text": "Two.", "speaker": "p225"}\n');
+    const m = await runCli(['batch', 'm.jsonl', '-d', 'out', '--dry-run'], { cwd: sb.work });
+    expect(m.exitCode).toBe(4);
+    expect(m.stderr).toContain('tts: E_SPEAKER: m.jsonl:2:');
+  });
+
+  it('a batch with letters in other scripts gets one warning for all its items', async () => {
+    fs.writeFileSync(at('nl.txt'), 'Hello.\n你好世界\nשלום\n');
+    const r = await runCli(['batch', 'nl.txt', '-d', 'out', '--dry-run'], { cwd: sb.work });
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stderr.split('\n').filter((l) => l.startsWith('tts: warning:'))).toEqual([expect.stringContaining('2 items have letters in other scripts (first: nl.txt:2: Han ×4)')]);
   });
 
   it('accepts its language as en, en-US, EN_us and en-us, with the same audio', async () => {

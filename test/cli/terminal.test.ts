@@ -29,8 +29,8 @@ async function onPty(args: string[], timeoutS = 20, columns = 0, env: Record<str
 const LONG_TEXT = Array.from({ length: 40 }, (_, i) => `This is sentence number ${i + 1} of a long text that takes a while to speak.`).join(' ');
 
 /** Start a long synthesis with --verbose and resolve the worker's pid once the model is loaded. */
-function startLong(detached: boolean) {
-  const child = execa('node', [BIN, LONG_TEXT, '-o', 'long.wav', '--verbose'], {
+function startLong(detached: boolean, out = 'long.wav') {
+  const child = execa('node', [BIN, LONG_TEXT, '-o', out, '--verbose'], {
     cwd: sb.work,
     env: baseEnv(path.join(sb.root, 'home')),
     extendEnv: false,
@@ -184,5 +184,18 @@ describe('signals', () => {
     const next = await runCli(['Next run.', '-o', 'next.wav'], { cwd: sb.work });
     expect(next.exitCode, next.stderr).toBe(0);
     expect(listFiles(sb.work)).toEqual(['next.wav']);
+  });
+
+  it('kill -9 of the CLI while it spools audio for a compressed output: the spool goes with the worker', async () => {
+    const run = startLong(false, 'long.flac');
+    const workerPid = await run.workerPid;
+    const workdir = fs.readlinkSync(`/proc/${workerPid}/cwd`);
+    // The CLI spools PCM into the worker's private directory as sentences arrive; kill it once that has begun.
+    expect(await eventually(() => fs.readdirSync(workdir).some((f) => /^encode-.*\.pcm$/.test(f)), 20_000)).toBe(true);
+    run.child.kill('SIGKILL');
+    await run.child;
+    expect(await eventually(() => !alive(workerPid), 5000)).toBe(true);
+    expect(fs.existsSync(workdir)).toBe(false);
+    expect(fs.existsSync(path.join(sb.work, 'long.flac'))).toBe(false);
   });
 });

@@ -30,3 +30,16 @@ describe('protectText: which arguments starting with - are text', () => {
     expect(protectText(['setup', '--force'])).toEqual(['setup', '--force']);
   });
 });
+
+describe('options given twice', () => {
+  it('are refused for flags and for subcommand options too', () => {
+    expect(() => protectText(['--force', 'x', '--force', '-o', 'a.wav'])).toThrow(/--force is given more than once/);
+    expect(() => protectText(['-q', 'x', '--quiet'])).toThrow(/--quiet is given more than once/);
+    expect(() => protectText(['batch', 'f.txt', '-d', 'a', '--out-dir', 'b'])).toThrow(/--out-dir is given more than once/);
+    expect(() => protectText(['batch', 'f.txt', '--name', '{n}.wav', '--name={n}.mp3'])).toThrow(/--name is given more than once/);
+    // Repeatable options, values that look like options, and text after -- are not repeats.
+    expect(protectText(['batch', 'f.txt', '--base-dir', 'a', '--base-dir', 'b'])).toHaveLength(6);
+    expect(protectText(['batch', 'f.txt', '--name', '-{n}.wav', '-d', 'x'])).toHaveLength(6);
+    expect(protectText(['batch', '--', '-d', '-d'])).toHaveLength(4);
+  });
+});

@@ -28,7 +28,18 @@ class Engine(Protocol):
     # the model could say next to nothing of the text). Engines without it report nothing dropped.
 
 
-_OOM_TEXT = ("bad_alloc", "cannot allocate memory", "failed to map segment", "memory allocation", "out of memory")
+# What allocation failures say: C++ and glibc, onnxruntime's arena, oneDNN's primitives (torch), libgomp's threads
+# (their stacks are mappings too, so RLIMIT_AS refuses them).
+_OOM_TEXT = (
+    "bad_alloc",
+    "cannot allocate memory",
+    "failed to map segment",
+    "memory allocation",
+    "out of memory",
+    "failed to allocate memory",
+    "could not create a primitive",
+    "thread creation failed",
+)
 
 
 def _near_address_space_limit() -> bool:
