@@ -294,7 +294,15 @@ export async function planBatch(opts: BatchOptions): Promise<{ items: BatchItem[
   // The template first: a usage error, before any file is read.
   const template = opts.name ?? (opts.inputs.length > 1 ? '{stem}-{n:04}.wav' : '{n:04}.wav');
   const { varying } = checkTemplate(template);
-  if (opts.name !== undefined) checkOutputName(template.replace(/\{[^}]*\}/g, 'x')); // the extension and characters of the template itself
+  if (opts.name !== undefined) {
+    // The extension and characters of the template itself, with each placeholder standing for a plain name.
+    try {
+      checkOutputName(template.replace(/\{[^}]*\}/g, 'x'));
+    } catch (err) {
+      if (!(err instanceof TtsError)) throw err;
+      throw new TtsError(err.code, `--name ${show(template)}: ${err.message.replace(/^Output (path|file) "[^"]*"/, 'the name')}`, { hint: err.hint });
+    }
+  }
   const config = loadConfig();
   const bases = allowedDirs([...opts.baseDir, ...envList(process.env.TTS_BASE_DIRS), ...(config.baseDirs ?? [])], 'base directory');
   const modelsDirs = () => allowedDirs([...opts.modelsDir, ...envList(process.env.TTS_MODELS_DIRS), ...(config.modelsDirs ?? [])], 'models directory', [modelsHome()]);

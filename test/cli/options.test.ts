@@ -266,3 +266,15 @@ describe('a model folder named without a path', () => {
     expect(readWav(fs.readFileSync(at('x.wav'))).sampleRate).toBe(COQUI_RATE);
   });
 });
+
+describe('batch --name errors', () => {
+  it('name the template as given, not a stand-in', async () => {
+    fs.writeFileSync(at('lines.txt'), 'One.\n');
+    const noExt = await runCli(['batch', 'lines.txt', '--name', '{n}'], { cwd: sb.work });
+    expect(noExt.exitCode).toBe(2);
+    expect(noExt.stderr).toMatch(/^tts: E_PATH_EXT: --name "\{n\}": the name has no extension/m);
+    const up = await runCli(['batch', 'lines.txt', '--name', '../{n}.wav'], { cwd: sb.work });
+    expect(up.stderr).toMatch(/^tts: E_PATH_TRAVERSAL: --name "\.\.\/\{n\}\.wav": the name contains '\.\.'/m);
+    expect(listFiles(sb.work)).toEqual(['lines.txt']);
+  });
+});
