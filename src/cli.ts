@@ -19,9 +19,18 @@ const SHORT_TO_LONG: Record<string, string> = { '-o': '--output', '-m': '--model
 /** Options of the subcommands that take a value (for the "given more than once" check). */
 const SUB_VALUE_OPTIONS = new Set([...VALUE_OPTIONS, '-d', '--out-dir', '--split', '--name', '-j', '--jobs', '--max-items', '--python']);
 
+/** Returns a function that notes an option's (long) name and refuses it the second time: no "last one wins". */
+function onceEach(): (name: string) => void {
+  const seen = new Set<string>();
+  return (name) => {
+    if (seen.has(name)) throw new TtsError('E_USAGE', `${name} is given more than once.`);
+    seen.add(name);
+  };
+}
+
 /** A subcommand's arguments: an option given twice is an error there too ("last one wins" hides typos). */
 function checkRepeats(args: readonly string[]): void {
-  const seen = new Set<string>();
+  const once = onceEach();
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
     if (a === '--') return;
@@ -32,8 +41,7 @@ function checkRepeats(args: readonly string[]): void {
       if (!a.includes('=')) i++;
       continue;
     }
-    if (seen.has(name)) throw new TtsError('E_USAGE', `${name} is given more than once.`);
-    seen.add(name);
+    once(name);
     if (SUB_VALUE_OPTIONS.has(flag) && !a.includes('=')) i++;
   }
 }
@@ -52,7 +60,7 @@ export function protectText(args: readonly string[]): string[] {
     return [...args];
   }
   const out: string[] = [];
-  const seen = new Set<string>();
+  const once = onceEach();
   let afterDashDash = false;
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
@@ -66,22 +74,17 @@ export function protectText(args: readonly string[]): string[] {
       continue;
     }
     if (VALUE_OPTIONS.has(a) && i + 1 < args.length) {
-      const name = SHORT_TO_LONG[a] ?? a;
-      if (seen.has(name)) throw new TtsError('E_USAGE', `${name} is given more than once.`);
-      seen.add(name);
+      once(SHORT_TO_LONG[a] ?? a);
       out.push(a, args[i + 1]!);
       i++;
       continue;
     }
     const eqName = a.startsWith('--') && a.includes('=') ? a.slice(0, a.indexOf('=')) : '';
     if (VALUE_OPTIONS.has(eqName)) {
-      if (seen.has(eqName)) throw new TtsError('E_USAGE', `${eqName} is given more than once.`);
-      seen.add(eqName);
+      once(eqName);
       out.push(a);
     } else if (FLAG_OPTIONS.has(a)) {
-      const name = SHORT_TO_LONG[a] ?? a;
-      if (seen.has(name)) throw new TtsError('E_USAGE', `${name} is given more than once.`);
-      seen.add(name);
+      once(SHORT_TO_LONG[a] ?? a);
       out.push(a);
     } else if (REPEATABLE.has(eqName)) out.push(a);
     else if (afterDashDash || (a.length > 1 && a.startsWith('-') && (/\s/.test(a) || /^-\d+([.,]\d+)?%?$/.test(a)))) out.push(TEXT_MARK + a);

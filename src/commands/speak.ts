@@ -189,13 +189,13 @@ export async function runSpeak(opts: SpeakOptions): Promise<SpeakResult> {
   // as much again as the text): it scales the worker's CPU-time limit.
   const bound = src.kind === 'text' ? sentenceBound(src.text) : Infinity;
   const format = opts.raw ? 's16le' : target.kind === 'file' ? containerOf(target.out) : 'wav';
+  const display = target.kind === 'stdout' ? '-' : target.kind === 'player' ? `player:${target.player.name}` : target.out.display;
   if (opts.dryRun) {
     const where = target.kind === 'stdout' ? 'stdout' : target.kind === 'player' ? target.player.path : target.out.absolute;
     let total = 0;
     if (src.kind === 'text') for (const _ of sentences(src.text)) total++;
     const what = src.kind === 'text' ? `${codePoints(src.text)} character${codePoints(src.text) === 1 ? '' : 's'} (${total} sentence${total === 1 ? '' : 's'})` : 'stdin line by line';
     info(`dry run: ${what} with ${spec.display} (${spec.engine}) to ${where}; everything checked, nothing synthesized.`);
-    const display = target.kind === 'stdout' ? '-' : target.kind === 'player' ? `player:${target.player.name}` : target.out.display;
     return { target: display, seconds: 0, sampleRate: 0, model: spec.model, engine: spec.engine, bytes: 0, sentences: total, format, firstAudioMs: 0, truncated: false, json: opts.json, dropped: {}, dryRun: true };
   }
 
@@ -233,7 +233,7 @@ export async function runSpeak(opts: SpeakOptions): Promise<SpeakResult> {
     const secondsOut = result.samples / result.sampleRate;
     verbose(`synthesized ${result.sentences} sentence(s), ${result.samples} samples; first audio after ${Math.round(result.firstAudioMs)} ms`);
     return {
-      target: target.kind === 'stdout' ? '-' : target.kind === 'player' ? `player:${target.player.name}` : target.out.display,
+      target: display,
       seconds: secondsOut,
       sampleRate: result.sampleRate,
       model: ready.model,

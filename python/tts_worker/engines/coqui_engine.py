@@ -301,6 +301,28 @@ def _show_dropped(dropped: Counter, limit: int = 20) -> str:
     return "".join(out) if all(len(x) == 1 for x in out) else " ".join(out)
 
 
+def _open_catalog(TTS: Any, name: str) -> tuple[Any, Exception | None]:
+    """``TTS(name)`` (which downloads a missing catalog model): the engine, or the failure to classify.
+
+    Our own errors and allocation failures are not load failures of the model: they propagate as they are.
+    """
+    try:
+        return TTS(name, progress_bar=False), None
+    except WorkerError:
+        raise
+    except Exception as exc:
+        if _out_of_memory(exc):
+            raise
+        return None, exc
+
+
+def _drop_incomplete(folders: list[Path]) -> None:
+    """Remove what an interrupted or failed download left in our models home (a folder without a full model)."""
+    for f in folders:
+        if f.exists() and not _complete(f):
+            shutil.rmtree(f, ignore_errors=True)
+
+
 @dataclass
 class CoquiEngine:
     tts: Any
@@ -367,23 +389,18 @@ class CoquiEngine:
         needs_download = not folder.is_dir() or "repo_id" in item
         if needs_download and not request.get("allow_download", True):
             raise WorkerError("E_MODEL_DOWNLOAD", f"model {name} is not downloaded and downloads are disabled (--offline)")
-        try:
-            return TTS(name, progress_bar=False)
-        except WorkerError:
-            raise
-        except Exception as exc:
-            if _out_of_memory(exc):
-                raise
-            if needs_download:
-                if folder.exists() and not _complete(folder):
-                    shutil.rmtree(folder, ignore_errors=True)
-                raise WorkerError("E_MODEL_DOWNLOAD", f"cannot download model {name}: {_download_reason(exc)}") from exc
-            # A copy we downloaded earlier that no longer loads (a truncated checkpoint, a damaged config): it lies
-            # in our own models home, so it is removed and fetched again, instead of failing on every run.
-            broken = _broken_copy(folder, item, exc)
-            if broken is None:
-                raise WorkerError("E_MODEL_LOAD", f"cannot load Coqui model {name}: {_short(exc)}") from exc
-            return CoquiEngine._repair_catalog(TTS, name, broken, request)
+        tts, exc = _open_catalog(TTS, name)
+        if exc is None:
+            return tts
+        if needs_download:
+            _drop_incomplete([folder])
+            raise WorkerError("E_MODEL_DOWNLOAD", f"cannot download model {name}: {_download_reason(exc)}") from exc
+        # A copy we downloaded earlier that no longer loads (a truncated checkpoint, a damaged config): it lies
+        # in our own models home, so it is removed and fetched again, instead of failing on every run.
+        broken = _broken_copy(folder, item, exc)
+        if broken is None:
+            raise WorkerError("E_MODEL_LOAD", f"cannot load Coqui model {name}: {_short(exc)}") from exc
+        return CoquiEngine._repair_catalog(TTS, name, broken, request)
 
     @staticmethod
     def _repair_catalog(TTS: Any, name: str, broken: tuple[list[Path], str], request: dict[str, Any]) -> Any:
@@ -393,22 +410,16 @@ class CoquiEngine:
         what = f"the downloaded copy of model {name} was broken ({problem}) and has been removed"
         if not request.get("allow_download", True):
             raise WorkerError("E_MODEL_LOAD", f"{what}; it will be downloaded again on the next run without --offline")
-        try:
-            return TTS(name, progress_bar=False)
-        except WorkerError:
-            raise
-        except Exception as exc:
-            if _out_of_memory(exc):
-                raise
-            if not all(f.is_dir() and _complete(f) for f in folders):
-                for f in folders:
-                    if f.exists() and not _complete(f):
-                        shutil.rmtree(f, ignore_errors=True)
-                raise WorkerError(
-                    "E_MODEL_LOAD",
-                    f"{what}; downloading it again failed ({_download_reason(exc)}); it will be downloaded again on the next run with network access",
-                ) from exc
-            raise WorkerError("E_MODEL_LOAD", f"{what}, but the fresh download does not load either: {_short(exc)}") from exc
+        tts, exc = _open_catalog(TTS, name)
+        if exc is None:
+            return tts
+        if not all(f.is_dir() and _complete(f) for f in folders):
+            _drop_incomplete(folders)
+            raise WorkerError(
+                "E_MODEL_LOAD",
+                f"{what}; downloading it again failed ({_download_reason(exc)}); it will be downloaded again on the next run with network access",
+            ) from exc
+        raise WorkerError("E_MODEL_LOAD", f"{what}, but the fresh download does not load either: {_short(exc)}") from exc
 
     def _check_options(self, speaker: str | None, language: str | None) -> None:
         if speaker is not None and self.speakers and speaker not in self.speakers:
